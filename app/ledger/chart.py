@@ -1,0 +1,48 @@
+"""The chart of accounts every utility starts with."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.ledger.models import LedgerAccount, LedgerAccountKind
+
+CASH = "1010"
+RECEIVABLES = "1200"
+DEPOSITS_HELD = "2100"
+FEES = "4900"
+ADJUSTMENTS = "4950"
+
+#: Revenue account code per service.
+REVENUE_BY_SERVICE = {
+    "water": "4010",
+    "sewer": "4020",
+    "trash": "4030",
+    "electric": "4040",
+    "gas": "4050",
+}
+
+STANDARD_CHART: tuple[tuple[str, str, LedgerAccountKind], ...] = (
+    (CASH, "Cash", LedgerAccountKind.ASSET),
+    (RECEIVABLES, "Customer receivables", LedgerAccountKind.ASSET),
+    (DEPOSITS_HELD, "Customer deposits held", LedgerAccountKind.LIABILITY),
+    ("4010", "Water revenue", LedgerAccountKind.REVENUE),
+    ("4020", "Sewer revenue", LedgerAccountKind.REVENUE),
+    ("4030", "Trash revenue", LedgerAccountKind.REVENUE),
+    ("4040", "Electric revenue", LedgerAccountKind.REVENUE),
+    ("4050", "Gas revenue", LedgerAccountKind.REVENUE),
+    (FEES, "Fee revenue", LedgerAccountKind.REVENUE),
+    (ADJUSTMENTS, "Billing adjustments", LedgerAccountKind.REVENUE),
+)
+
+
+def ensure_chart(session: Session) -> dict[str, int]:
+    """Create the standard ledger accounts that are missing; return their ids by code."""
+    existing = dict(session.execute(select(LedgerAccount.code, LedgerAccount.id)).tuples().all())
+    for code, name, kind in STANDARD_CHART:
+        if code not in existing:
+            account = LedgerAccount(code=code, name=name, kind=kind)
+            session.add(account)
+            session.flush()
+            existing[code] = account.id
+    return existing
