@@ -1,0 +1,382 @@
+"""Price one tariff segment: tiers, periods, demand, minimum and riders.
+
+Both ``rate_service`` (one bill) and ``rate_year`` (a year of calendar-month bills) reduce
+their usage to a ``SegmentUsage`` and call ``price_segment``. Usage arrives already
+aggregated per (month, day type, hour) bucket, so the tier arithmetic runs once per
+period, not once per interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from billing_engine.errors import RatingError
+from billing_engine.lines import ChargeKind, ChargeLine, LineDetail
+from billing_engine.money import ZERO, round_money
+from billing_engine.tariff import (
+    KW_PER_HP,
+    ConsumptionBasis,
+    DemandCharge,
+    DemandKind,
+    DemandUnit,
+    EnergyCharge,
+    FixedCharge,
+    FixedPer,
+    MinimumCharge,
+    MinimumPer,
+    Rider,
+    RiderKind,
+    Tariff,
+    TierBasis,
+    Tiers,
+)
+
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class SegmentUsage:
+    """The usage of one tariff segment, reduced to what the charges need.
+
+    ``energy_buckets`` and ``peak_buckets`` are keyed by ``tariff.bucket_index``; both
+    are ``None`` for register (non-interval) usage. ``peak_buckets(window)`` returns the
+    highest demand in kW per bucket, averaged over ``window`` minutes (``None``: each
+    interval as it is).
+    """
+
+    days: int
+    nominal_days: int
+    month_days: Mapping[int, int]
+    consumption: Decimal
+    unit: str
+    energy_buckets: Mapping[int, Decimal] | None = None
+    peak_buckets: Callable[[int | None], Mapping[int, Decimal]] | None = None
+    register_peak_kw: Decimal | None = None
+    water_cap_ratio: Decimal = Decimal(1)
+    include_per_bill: bool = True
+    _billing_peak: Decimal | None = field(default=None, repr=False)
+
+    @property
+    def is_register(self) -> bool:
+        return self.energy_buckets is None
+
+    def billing_peak_kw(self, code: str) -> Decimal:
+        """Return the segment's highest demand in kW, for demand-based tier limits."""
+        if self._billing_peak is None:
+            if self.peak_buckets is not None:
+                self._billing_peak = max(self.peak_buckets(None).values(), default=ZERO)
+            elif self.register_peak_kw is not None:
+                self._billing_peak = self.register_peak_kw
+            else:
+                raise RatingError(
+                    f"charge {code!r} needs the peak demand in kW, but the register usage "
+                    "has none; pass RegisterUsage(peak_demand=...) or interval data",
+                    code="demand_required",
+                )
+        return self._billing_peak
+
+
+def tier_quantities(total: Decimal, tiers: Tiers, scale: Decimal) -> list[Decimal]:
+    """Split ``total`` into the tiers; each cumulative limit is multiplied by ``scale``.
+
+    The last tier is unlimited, so the quantities always add up to ``total``.
+    """
+    quantities: list[Decimal] = []
+    lower = ZERO
+    for tier in tiers:
+        if tier.limit is None:
+            quantities.append(max(total - lower, ZERO))
+            break
+        upper = tier.limit * scale
+        quantities.append(max(min(total, upper) - lower, ZERO))
+        lower = max(upper, lower)
+    return quantities
+
+
+def _step_label(name: str, tier: int, tier_count: int) -> str:
+    if tier_count == 1:
+        return name
+    return f"{name} tier {tier + 1}"
+
+
+def price_energy(
+    charge: EnergyCharge,
+    consumption: Mapping[int, Decimal],
+    active_periods: Sequence[int],
+    total_scale: Decimal,
+    period_scales: Mapping[int, Decimal],
+    unit: str,
+) -> tuple[Decimal, list[LineDetail]]:
+    """Price per-period consumption on the charge's tiers.
+
+    ``total_scale`` multiplies the limits when all active periods share them (proportional
+    split of the total); ``period_scales[p]`` multiplies period ``p``'s own limits otherwise.
+    """
+    periods = sorted(set(active_periods) | {p for p, q in consumption.items() if q})
+    limit_sets = {tuple(t.limit for t in charge.periods[p]) for p in periods}
+    amount = ZERO
+    details: list[LineDetail] = []
+    if len(limit_sets) <= 1:
+        total = sum((consumption.get(p, ZERO) for p in periods), ZERO)
+        if total == 0:
+            return ZERO, details
+        reference = charge.periods[periods[0]]
+        for tier, tier_quantity in enumerate(tier_quantities(total, reference, total_scale)):
+            if tier_quantity == 0:
+                continue
+            for period in periods:
+                quantity = consumption.get(period, ZERO)
+                if quantity == 0:
+                    continue
+                share = tier_quantity * quantity / total
+                price = charge.periods[period][tier].unit_price
+                amount += share * price
+                label = _step_label(charge.period_name(period), tier, len(reference))
+                details.append(LineDetail(label, share, unit, price))
+        return amount, details
+    for period in periods:
+        quantity = consumption.get(period, ZERO)
+        if quantity == 0:
+            continue
+        tiers = charge.periods[period]
+        for tier, tier_quantity in enumerate(
+            tier_quantities(quantity, tiers, period_scales[period])
+        ):
+            if tier_quantity == 0:
+                continue
+            price = tiers[tier].unit_price
+            amount += tier_quantity * price
+            label = _step_label(charge.period_name(period), tier, len(tiers))
+            details.append(LineDetail(label, tier_quantity, unit, price))
+    return amount, details
+
+
+def price_demand_tiers(
+    peak: Decimal, tiers: Tiers, label: str, unit: str, details: list[LineDetail]
+) -> Decimal:
+    """Price one peak on kW (or hp) tiers, appending a detail per tier used."""
+    amount = ZERO
+    for tier, quantity in enumerate(tier_quantities(peak, tiers, Decimal(1))):
+        if quantity == 0:
+            continue
+        price = tiers[tier].unit_price
+        amount += quantity * price
+        details.append(LineDetail(_step_label(label, tier, len(tiers)), quantity, unit, price))
+    return amount
+
+
+def _energy_line(tariff: Tariff, charge: EnergyCharge, usage: SegmentUsage) -> ChargeLine:
+    days_by_period: dict[int, int] = {}
+    for month, days in usage.month_days.items():
+        for period in charge.periods_by_month[month - 1]:
+            days_by_period[period] = days_by_period.get(period, 0) + days
+
+    consumption: dict[int, Decimal] = {}
+    if usage.energy_buckets is None:
+        if not charge.is_month_constant:
+            raise RatingError(
+                f"charge {charge.code!r} of tariff {tariff.code!r} has time-of-use periods "
+                "within a month; register usage cannot be split by hour, so interval data "
+                "is required",
+                code="interval_data_required",
+            )
+        for period, days in days_by_period.items():
+            consumption[period] = usage.consumption * days / usage.days
+    else:
+        bucket_periods = charge.bucket_periods
+        for bucket, quantity in usage.energy_buckets.items():
+            period = bucket_periods[bucket]
+            consumption[period] = consumption.get(period, ZERO) + quantity
+
+    if charge.consumption_basis == ConsumptionBasis.WATER and usage.water_cap_ratio != 1:
+        consumption = {p: q * usage.water_cap_ratio for p, q in consumption.items()}
+
+    def scale(days: int) -> Decimal:
+        basis = charge.tier_basis
+        if basis == TierBasis.MONTH:
+            return Decimal(days) / Decimal(usage.nominal_days)
+        if basis == TierBasis.DAY:
+            return Decimal(days)
+        peak = usage.billing_peak_kw(charge.code)
+        if basis == TierBasis.DEMAND:
+            return peak
+        return peak * days
+
+    period_scales = {p: scale(d) for p, d in days_by_period.items()}
+    for period in consumption:
+        period_scales.setdefault(period, scale(usage.days))
+    amount, details = price_energy(
+        charge,
+        consumption,
+        sorted(days_by_period),
+        scale(usage.days),
+        period_scales,
+        usage.unit,
+    )
+    billed = sum(consumption.values(), ZERO)
+    return ChargeLine(
+        charge.code,
+        ChargeKind.ENERGY,
+        charge.name,
+        billed,
+        usage.unit,
+        round_money(amount),
+        tuple(details),
+    )
+
+
+def _to_demand_unit(kilowatts: Decimal, unit: DemandUnit) -> Decimal:
+    if unit == DemandUnit.HP:
+        return kilowatts / KW_PER_HP
+    return kilowatts
+
+
+def _demand_line(tariff: Tariff, charge: DemandCharge, usage: SegmentUsage) -> ChargeLine:
+    unit = str(charge.demand_unit)
+    details: list[LineDetail] = []
+    amount = ZERO
+    proration = Decimal(usage.days) / Decimal(usage.nominal_days)
+    if charge.kind == DemandKind.FLAT:
+        if usage.peak_buckets is not None:
+            peak_kw = max(usage.peak_buckets(charge.window_minutes).values(), default=ZERO)
+        elif usage.register_peak_kw is not None:
+            peak_kw = usage.register_peak_kw
+        else:
+            raise RatingError(
+                f"demand charge {charge.code!r} of tariff {tariff.code!r} needs the peak "
+                "demand in kW; pass RegisterUsage(peak_demand=...) or interval data",
+                code="demand_required",
+            )
+        peak = _to_demand_unit(peak_kw, charge.demand_unit)
+        # A segment that spans months of different seasons prices its peak on each
+        # month's tiers, weighted by that month's share of the nominal days.
+        for month, days in sorted(usage.month_days.items()):
+            period = charge.month_periods[month - 1]
+            month_details: list[LineDetail] = []
+            month_amount = price_demand_tiers(
+                peak, charge.periods[period], charge.period_name(period), unit, month_details
+            )
+            weight = Decimal(days) / Decimal(usage.nominal_days)
+            amount += month_amount * weight
+            details.extend(month_details)
+        quantity: Decimal | None = peak
+    else:
+        if usage.peak_buckets is None:
+            raise RatingError(
+                f"demand charge {charge.code!r} of tariff {tariff.code!r} is time-of-use; "
+                "register usage has no hourly demand, so interval data is required",
+                code="interval_data_required",
+            )
+        period_peaks: dict[int, Decimal] = {}
+        bucket_periods = charge.bucket_periods
+        for bucket, kilowatts in usage.peak_buckets(charge.window_minutes).items():
+            period = bucket_periods[bucket]
+            if kilowatts > period_peaks.get(period, ZERO):
+                period_peaks[period] = kilowatts
+        for period in sorted(period_peaks):
+            peak = _to_demand_unit(period_peaks[period], charge.demand_unit)
+            amount += price_demand_tiers(
+                peak, charge.periods[period], charge.period_name(period), unit, details
+            )
+        amount *= proration
+        quantity = _to_demand_unit(max(period_peaks.values(), default=ZERO), charge.demand_unit)
+    return ChargeLine(
+        charge.code,
+        ChargeKind.DEMAND,
+        charge.name,
+        quantity,
+        unit,
+        round_money(amount),
+        tuple(details),
+    )
+
+
+def _fixed_line(charge: FixedCharge, usage: SegmentUsage) -> ChargeLine | None:
+    if charge.per == FixedPer.BILL:
+        if not usage.include_per_bill:
+            return None
+        detail = LineDetail("per bill", Decimal(1), "bill", charge.amount)
+        return ChargeLine(
+            charge.code, ChargeKind.FIXED, charge.name, None, None,
+            round_money(charge.amount), (detail,),
+        )
+    days = Decimal(usage.days)
+    if charge.per == FixedPer.MONTH:
+        price = charge.amount / Decimal(usage.nominal_days)
+        amount = charge.amount * days / Decimal(usage.nominal_days)
+        label = f"{usage.days} of {usage.nominal_days} days"
+    else:
+        price = charge.amount
+        amount = charge.amount * days
+        label = f"{usage.days} days"
+    return ChargeLine(
+        charge.code, ChargeKind.FIXED, charge.name, days, "day", round_money(amount),
+        (LineDetail(label, days, "day", price),),
+    )
+
+
+def _minimum_line(charge: MinimumCharge, base: Decimal, usage: SegmentUsage) -> ChargeLine | None:
+    if charge.per == MinimumPer.YEAR:
+        return None
+    if charge.per == MinimumPer.MONTH:
+        threshold = charge.amount * usage.days / Decimal(usage.nominal_days)
+    else:
+        threshold = charge.amount * usage.days
+    if base >= threshold:
+        return None
+    detail = LineDetail("minimum less charges", Decimal(1), "bill", threshold - base)
+    return ChargeLine(
+        charge.code, ChargeKind.MINIMUM, charge.name, None, None,
+        round_money(threshold - base), (detail,),
+    )
+
+
+def _rider_line(charge: Rider, lines: Mapping[str, ChargeLine], usage: SegmentUsage) -> ChargeLine:
+    if charge.kind == RiderKind.PER_UNIT:
+        amount = charge.rate * usage.consumption
+        detail = LineDetail(charge.name, usage.consumption, usage.unit, charge.rate)
+        return ChargeLine(
+            charge.code, ChargeKind.RIDER, charge.name, usage.consumption, usage.unit,
+            round_money(amount), (detail,),
+        )
+    base = sum((lines[c].amount for c in charge.applies_to if c in lines), ZERO)
+    price = charge.rate / HUNDRED
+    detail = LineDetail(f"{charge.rate}% of {', '.join(charge.applies_to)}", base, "$", price)
+    return ChargeLine(
+        charge.code, ChargeKind.RIDER, charge.name, base, "$", round_money(base * price),
+        (detail,),
+    )
+
+
+def price_segment(tariff: Tariff, usage: SegmentUsage) -> list[ChargeLine]:
+    """Return the lines of one tariff segment, in the tariff's charge order.
+
+    Fixed, energy and demand lines come first; the minimum tops up their rounded sum;
+    riders then apply to the lines they name.
+    """
+    lines: dict[str, ChargeLine] = {}
+    for charge in tariff.charges:
+        line: ChargeLine | None = None
+        if isinstance(charge, FixedCharge):
+            line = _fixed_line(charge, usage)
+        elif isinstance(charge, EnergyCharge):
+            line = _energy_line(tariff, charge, usage)
+        elif isinstance(charge, DemandCharge):
+            line = _demand_line(tariff, charge, usage)
+        if line is not None:
+            lines[charge.code] = line
+
+    base = sum((line.amount for line in lines.values()), ZERO)
+    for charge in tariff.charges:
+        if isinstance(charge, MinimumCharge):
+            minimum = _minimum_line(charge, base, usage)
+            if minimum is not None:
+                lines[charge.code] = minimum
+
+    for charge in tariff.charges:
+        if isinstance(charge, Rider):
+            lines[charge.code] = _rider_line(charge, lines, usage)
+
+    return [lines[c.code] for c in tariff.charges if c.code in lines]
