@@ -19,7 +19,7 @@ from pathlib import Path
 
 from billing_engine.errors import InvalidLoad
 from billing_engine.lines import ChargeKind, ChargeLine
-from billing_engine.money import ZERO, round_money
+from billing_engine.money import ZERO, ZERO_MONEY, round_money
 from billing_engine.pricing import SegmentUsage, price_segment
 from billing_engine.tariff import HOURS, MinimumCharge, MinimumPer, Tariff, bucket_index
 
@@ -39,7 +39,7 @@ class MonthCharges:
     fixed_charge: Decimal
     minimum_charge_adjustment: Decimal
     total: Decimal
-    rider_charge: Decimal = ZERO
+    rider_charge: Decimal = ZERO_MONEY
     lines: tuple[ChargeLine, ...] = ()
 
 
@@ -53,7 +53,7 @@ class YearCharges:
 
     @property
     def total(self) -> Decimal:
-        return sum((month.total for month in self.months), ZERO)
+        return sum((month.total for month in self.months), ZERO_MONEY)
 
 
 def _year_steps(year: int, interval_minutes: int) -> int:
@@ -183,7 +183,7 @@ class _MonthPeaks:
 
 
 def _sum_kind(lines: Sequence[ChargeLine], kind: ChargeKind) -> Decimal:
-    return sum((line.amount for line in lines if line.kind == kind), ZERO)
+    return sum((line.amount for line in lines if line.kind == kind), ZERO_MONEY)
 
 
 def rate_year(
@@ -224,13 +224,13 @@ def rate_year(
                 demand_charge=_sum_kind(lines, ChargeKind.DEMAND),
                 fixed_charge=_sum_kind(lines, ChargeKind.FIXED),
                 minimum_charge_adjustment=_sum_kind(lines, ChargeKind.MINIMUM),
-                total=sum((line.amount for line in lines), ZERO),
+                total=sum((line.amount for line in lines), ZERO_MONEY),
                 rider_charge=_sum_kind(lines, ChargeKind.RIDER),
                 lines=tuple(lines),
             )
         )
 
-    annual = ZERO
+    annual = ZERO_MONEY
     yearly = [
         c for c in tariff.charges if isinstance(c, MinimumCharge) and c.per == MinimumPer.YEAR
     ]

@@ -7,6 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 CURRENCY_EXPONENT = 2
 CENT = Decimal(1).scaleb(-CURRENCY_EXPONENT)
 ZERO = Decimal(0)
+#: Zero as an amount of money, so an empty sum prints as 0.00.
+ZERO_MONEY = Decimal("0.00")
 
 
 def round_money(amount: Decimal) -> Decimal:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from billing_engine.errors import RatingError
 from billing_engine.lines import ChargeLine
-from billing_engine.money import ZERO
+from billing_engine.money import ZERO, ZERO_MONEY
 from billing_engine.pricing import SegmentUsage, price_segment
 from billing_engine.tariff import (
     DemandCharge,
@@ -92,7 +92,7 @@ class ServiceCharges:
 
     @property
     def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), ZERO)
+        return sum((line.amount for line in self.lines), ZERO_MONEY)
 
 
 def month_days(start: date, end: date) -> dict[int, int]:
