@@ -199,3 +199,30 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_ignoring_duplicates(
+    session: Session, model: type[Base], rows: list[dict[str, Any]], keys: list[str]
+) -> int:
+    """Insert rows, skipping any whose ``keys`` already exist; return how many were new.
+
+    This is how an inbound event is claimed once: the unique key decides, not a prior
+    lookup, so two concurrent imports of the same reads still store each read once.
+    """
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    inserted = 0
+    for start in range(0, len(rows), 1000):
+        batch = rows[start : start + 1000]
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            statement: Any = pg_insert(model).on_conflict_do_nothing(index_elements=keys)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            statement = sqlite_insert(model).on_conflict_do_nothing(index_elements=keys)
+        result = session.execute(statement, batch)
+        inserted += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    return inserted

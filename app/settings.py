@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     currency: str = "USD"
     bill_due_days: int = 21
     bill_run_chunk_size: int = 1000
-    log_level: str = "INFO"
+    log_level: str = "WARNING"
 
     @field_validator("timezone")
     @classmethod

@@ -31,8 +31,7 @@ def validate_account_number(value: str) -> str:
         luhn.validate(compact)
     except ValidationError as exc:
         raise InvalidInput(
-            f"account number {value!r} fails its check digit; look for a mistyped or "
-            "swapped digit",
+            f"account number {value!r} fails its check digit; look for a mistyped or swapped digit",
             code="account_number_check_digit",
         ) from exc
     return compact

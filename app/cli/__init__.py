@@ -1,0 +1,37 @@
+"""The ``upm`` command line; every command is registered here."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from app.cli.billing import bill_run_command
+from app.cli.database import db_app
+from app.cli.demo import demo_command
+from app.cli.rate import rate_command
+from app.cli.reads import import_reads_command
+from app.cli.serve import serve_command
+
+app = typer.Typer(
+    name="upm",
+    help="Utility Process Management: accounts, meters, tariffs, bills and the ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(db_app, name="db")
+app.command("import-reads")(import_reads_command)
+app.command("bill-run")(bill_run_command)
+app.command("demo")(demo_command)
+app.command("serve")(serve_command)
+app.command("rate")(rate_command)
+
+
+def main() -> None:
+    from app.settings import get_settings
+
+    logging.basicConfig(
+        level=get_settings().log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    app()

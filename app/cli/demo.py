@@ -1,0 +1,109 @@
+"""``upm demo``: build the demo city, bill it, print a summary and serve it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+from rich.table import Table
+
+from app.audit.service import cli_actor
+from app.billing.periods import parse_period, previous_full_month
+from app.billing.run import BillRunSummary, run_bill_run
+from app.cli.billing import print_summary
+from app.cli.common import clear_errors, console
+from app.db import get_session_factory, session_scope
+from app.demo.seed import (
+    CYCLES,
+    GREEN_BUTTON_CYCLE,
+    GREEN_BUTTON_PERIOD,
+    demo_present,
+    seed_demo,
+)
+from app.migrate import upgrade
+from app.settings import get_settings
+
+
+def demo_command(
+    accounts: int = typer.Option(
+        2000, min=20, max=200_000, help="Number of water, sewer and trash accounts to create."
+    ),
+    period: str | None = typer.Option(
+        None, help="Month to bill, YYYY-MM (default: the last full month)."
+    ),
+    seed: int = typer.Option(7, help="Random seed; the same seed builds the same city."),
+    serve: bool = typer.Option(True, help="Serve the pages after billing (--no-serve to skip)."),
+    host: str = typer.Option("127.0.0.1", help="Address to serve on."),
+    port: int = typer.Option(8000, help="Port to serve on."),
+) -> None:
+    """Create and bill a demo city utility, then serve its account pages."""
+    settings = get_settings()
+    actor = cli_actor()
+    with clear_errors():
+        zone = settings.zone
+        billing_period = (
+            parse_period(period) if period else previous_full_month(dt.datetime.now(zone).date())
+        )
+        console.print(f"database: {settings.database_url}")
+        upgrade(settings.database_url)
+        with session_scope() as session:
+            present = demo_present(session)
+            if present:
+                console.print(
+                    "demo data already present; billing it again (nothing is billed twice)"
+                )
+            else:
+                console.print(
+                    f"creating the demo city: {accounts:,} water, sewer and trash accounts, "
+                    f"electric accounts, and a Green Button customer ..."
+                )
+                report = seed_demo(
+                    session,
+                    accounts=accounts,
+                    period=billing_period,
+                    zone=zone,
+                    seed=seed,
+                    actor=actor,
+                )
+        if not present:
+            console.print(
+                f"created {report.accounts:,} accounts ({report.water_accounts:,} water, sewer "
+                f"and trash; {report.electric_accounts:,} electric), {report.reads:,} register "
+                f"reads and {report.interval_reads:,} interval reads"
+            )
+            cases = Table("case", "account", title="Accounts worth a look")
+            for case, number in report.special_cases.items():
+                cases.add_row(case, number)
+            console.print(cases)
+
+        summaries: list[BillRunSummary] = []
+        runs = [(code, billing_period) for code in CYCLES]
+        runs.append((GREEN_BUTTON_CYCLE, parse_period(GREEN_BUTTON_PERIOD)))
+        for cycle, month in runs:
+            summary = run_bill_run(
+                get_session_factory(),
+                cycle_code=cycle,
+                period=month,
+                actor=actor,
+                zone=zone,
+                due_days=settings.bill_due_days,
+                chunk_size=settings.bill_run_chunk_size,
+            )
+            summaries.append(summary)
+            print_summary(summary)
+
+    overall = Table("accounts", "bills", "exceptions", "billed", title="Demo bill runs, all cycles")
+    overall.add_row(
+        f"{sum(s.accounts for s in summaries):,}",
+        f"{sum(s.bills_in_run for s in summaries):,}",
+        f"{sum(len(s.exceptions) for s in summaries):,}",
+        f"{sum((s.total_billed for s in summaries), start=0):,.2f}",
+    )
+    console.print(overall)
+    if serve:
+        console.print(
+            f"serving http://{host}:{port}/ (account search), /docs (API), /health; Ctrl+C stops"
+        )
+        import uvicorn
+
+        uvicorn.run("app.main:create_app", factory=True, host=host, port=port)

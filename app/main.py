@@ -1,0 +1,37 @@
+"""Assembles the ASGI application: the one place routers and channels are mounted."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from app.errors import DomainError
+from app.settings import get_settings
+from app.web import api, pages
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    application = FastAPI(
+        title=f"upm: {settings.utility_name}",
+        description="Utility Process Management API: accounts, bills and the ledger.",
+        version="0.1.0",
+    )
+    application.add_api_route("/health", api.health, methods=["GET"], response_model=api.Health)
+    application.include_router(api.router)
+    application.include_router(pages.router)
+
+    @application.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if request.url.path.startswith("/api") or request.url.path == "/health":
+            return JSONResponse(
+                {"code": exc.code, "message": exc.message}, status_code=exc.http_status
+            )
+        return pages.templates.TemplateResponse(
+            request,
+            "pages/error.html",
+            {"code": exc.code, "message": exc.message},
+            status_code=exc.http_status,
+        )
+
+    return application
