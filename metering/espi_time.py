@@ -72,9 +72,14 @@ class DstRule:
             raise ValueError(f"DST rule {text!r} has a time of day past 23:59:59")
         uses_day_of_month = self.operator in (_OPERATOR_DAY_OF_MONTH, _OPERATOR_WEEKDAY_ON_OR_AFTER)
         if uses_day_of_month and not 1 <= self.day_of_month <= 31:
-            raise ValueError(f"DST rule {text!r} has day of month {self.day_of_month}")
+            raise ValueError(
+                f"DST rule {text!r} has day of month {self.day_of_month}, expected 1-31"
+            )
         if self.operator != _OPERATOR_DAY_OF_MONTH and not 1 <= self.day_of_week <= 7:
-            raise ValueError(f"DST rule {text!r} has day of week {self.day_of_week}")
+            raise ValueError(
+                f"DST rule {text!r} has day of week {self.day_of_week}, "
+                "expected 1 (Monday) to 7 (Sunday)"
+            )
 
     def wall_time(self, year: int) -> datetime:
         """Return the naive local wall-clock time at which the rule fires in `year`."""

@@ -75,7 +75,7 @@ _INTEGER = re.compile(r"[+-]?\d+")
 
 @dataclass(frozen=True)
 class MeterReading:
-    """A MeterReading of a usage point and what its ReadingType says about its values.
+    """A MeterReading of a usage point, with the unit and scale from its ReadingType.
 
     `uom` is the ESPI UnitSymbolKind code and `unit` the symbol it maps to (None when
     the ReadingType or its uom is missing). `interval_length` is in seconds.
@@ -110,7 +110,7 @@ class UsagePoint:
 
 @dataclass
 class GreenButtonFeed:
-    """A parsed feed. `errors` holds problems not tied to one usage point."""
+    """A parsed feed. `errors` lists problems not tied to one usage point."""
 
     usage_points: list[UsagePoint] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
@@ -270,9 +270,15 @@ class _FeedReader:
         self.entries = [_read_entry(element, i) for i, element in enumerate(elements)]
         self.by_self: dict[str, _Entry] = {}
         self.by_up: dict[str, list[_Entry]] = {}
+        # Entries by every ancestor path of their self href: "a/b/c" is under "a" and "a/b".
+        self.by_ancestor: dict[str, list[_Entry]] = {}
         for entry in self.entries:
             if entry.self_href is not None:
                 self.by_self.setdefault(entry.self_href, entry)
+                segments = entry.self_href.rstrip("/").split("/")
+                for end in range(1, len(segments)):
+                    ancestor = "/".join(segments[:end])
+                    self.by_ancestor.setdefault(ancestor, []).append(entry)
             if entry.up_href is not None:
                 self.by_up.setdefault(entry.up_href, []).append(entry)
         self.used_blocks: set[int] = set()
@@ -308,10 +314,8 @@ class _FeedReader:
             for member in self.by_up.get(href, []):
                 found[member.position] = member
         if entry.self_href is not None:
-            prefix = entry.self_href.rstrip("/") + "/"
-            for candidate in self.entries:
-                if candidate.self_href is not None and candidate.self_href.startswith(prefix):
-                    found[candidate.position] = candidate
+            for descendant in self.by_ancestor.get(entry.self_href.rstrip("/"), []):
+                found[descendant.position] = descendant
         return [
             found[position]
             for position in sorted(found)
@@ -444,8 +448,8 @@ def _reading_scale(reading_type: ET.Element | None) -> tuple[str, int] | str:
         return "it has no ReadingType, so the unit of its values is unknown."
     uom = _text(reading_type, "uom")
     if uom is None or not _INTEGER.fullmatch(uom):
-        shown = "missing" if uom is None else repr(uom)
-        return f"its ReadingType uom is {shown}, so the unit of its values is unknown."
+        uom_text = "missing" if uom is None else repr(uom)
+        return f"its ReadingType uom is {uom_text}, so the unit of its values is unknown."
     multiplier = _text(reading_type, "powerOfTenMultiplier") or "0"
     if not _INTEGER.fullmatch(multiplier):
         return f"its ReadingType powerOfTenMultiplier {multiplier!r} is not an integer."

@@ -1,8 +1,8 @@
 """Group interval reads by local calendar day.
 
 Intervals keep their true UTC instant, and a local day is whatever span of
-instants the zone maps to that date. So a spring-forward day holds 23 hourly
-intervals and a fall-back day holds 25, with no gap filled and no hour merged.
+instants the zone maps to that date. So a spring-forward day contains 23 hourly
+intervals and a fall-back day 25, with no gap filled and no hour merged.
 """
 
 from __future__ import annotations

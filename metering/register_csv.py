@@ -163,7 +163,9 @@ def _parse_row(
 
     if problems:
         return " ".join(problems)
-    assert value is not None and unit is not None and read_date is not None
+    assert value is not None
+    assert unit is not None
+    assert read_date is not None
     assert read_type is not None
     return RegisterRead(
         line_number=line_number,
@@ -213,8 +215,9 @@ def _parse_value(text: str, problems: list[str]) -> Decimal | None:
 def _parse_unit(text: str, problems: list[str]) -> str | None:
     unit = _UNIT_BY_LOWER.get(text.lower())
     if unit is None:
-        shown = repr(text) if text else "empty"
-        problems.append(f"unit {shown} is not supported. Use one of: {', '.join(REGISTER_UNITS)}.")
+        unit_text = repr(text) if text else "empty"
+        allowed = ", ".join(REGISTER_UNITS)
+        problems.append(f"unit {unit_text} is not supported. Use one of: {allowed}.")
     return unit
 
 

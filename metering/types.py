@@ -9,7 +9,7 @@ from enum import StrEnum
 
 
 class ReadType(StrEnum):
-    """How a register read was obtained."""
+    """Origin of a register read: a reading, an estimate, a customer report or a final read."""
 
     ACTUAL = "actual"
     ESTIMATED = "estimated"
@@ -53,9 +53,9 @@ class IntervalRead:
 
 @dataclass(frozen=True)
 class RowError:
-    """A rejected line or element: where it was, its raw text, and why it was rejected.
+    """A rejected line or element: its 1-based line number, its raw text and the reason.
 
-    `reason` names the bad value and says how to fix it.
+    `reason` names the bad value and the fix.
     """
 
     line_number: int

@@ -214,7 +214,7 @@ def test_gas_provider_local_zone(greenbutton_dir):
     zone = point.local_zone
     assert zone is not None
 
-    # The file says tzOffset 18000 (UTC+5), so that is what the zone must be.
+    # The file gives tzOffset 18000 (UTC+5), and the zone must follow it.
     assert datetime(2024, 1, 15, 12, tzinfo=zone).utcoffset() == timedelta(hours=5)
     assert datetime(2024, 7, 15, 12, tzinfo=zone).utcoffset() == timedelta(hours=6)
 
@@ -280,6 +280,19 @@ def test_unlinked_interval_block_reported(greenbutton_dir):
     assert feed.usage_points[0].intervals == []
     assert len(feed.errors) == 1
     assert "not linked to any UsagePoint" in feed.errors[0].reason
+
+
+def test_nested_self_href_links_block(greenbutton_dir):
+    text = (greenbutton_dir / "gas_direct.xml").read_text(encoding="utf-8")
+    block_href = "/v1/User/1234567890/UsagePoint/NET_USAGE/MeterReading/1/IntervalBlock/1"
+    # Break only the MeterReading's related link. The block's self href still lies
+    # under the MeterReading's self href.
+    text = text.replace(block_href, "/v1/Elsewhere/IntervalBlock/1", 1)
+
+    feed = parse_green_button(text.encode("utf-8"))
+
+    assert feed.errors == []
+    assert len(feed.usage_points[0].intervals) == 5
 
 
 def test_not_xml_raises():
