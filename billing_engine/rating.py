@@ -141,7 +141,8 @@ def _block_peaks(intervals: Sequence[Interval], window: int | None) -> dict[int,
     """Return the highest demand (kW) per bucket, averaged over ``window`` minutes.
 
     Intervals shorter than the window are summed into window-long blocks aligned to local
-    midnight; an interval as long as the window or longer is used as it is.
+    midnight and divided by the window length, so a missing interval counts as zero. An
+    interval as long as the window or longer is used as it is.
     """
     peaks: dict[int, Decimal] = {}
 
@@ -152,7 +153,6 @@ def _block_peaks(intervals: Sequence[Interval], window: int | None) -> dict[int,
 
     window_seconds = None if window is None else window * 60
     block_energy: dict[tuple[date, int], Decimal] = {}
-    block_seconds: dict[tuple[date, int], int] = {}
     for interval in intervals:
         if window_seconds is None or interval.seconds >= window_seconds:
             record(interval.start, interval.quantity * SECONDS_PER_HOUR / interval.seconds)
@@ -160,14 +160,13 @@ def _block_peaks(intervals: Sequence[Interval], window: int | None) -> dict[int,
         second_of_day = interval.start.hour * 3600 + interval.start.minute * 60
         key = (interval.start.date(), second_of_day // window_seconds)
         block_energy[key] = block_energy.get(key, ZERO) + interval.quantity
-        block_seconds[key] = block_seconds.get(key, 0) + interval.seconds
     for key, quantity in block_energy.items():
         day, block = key
         assert window_seconds is not None
         block_start = datetime.combine(day, datetime.min.time()) + timedelta(
             seconds=block * window_seconds
         )
-        record(block_start, quantity * SECONDS_PER_HOUR / block_seconds[key])
+        record(block_start, quantity * SECONDS_PER_HOUR / window_seconds)
     return peaks
 
 
