@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Enum,
     MetaData,
     Numeric,
+    Table,
     create_engine,
     event,
 )
@@ -212,17 +213,19 @@ def insert_ignoring_duplicates(
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
+    table = cast(Table, model.__table__)
     inserted = 0
     for start in range(0, len(rows), 1000):
         batch = rows[start : start + 1000]
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            statement: Any = pg_insert(model).on_conflict_do_nothing(index_elements=keys)
+            statement: Any = pg_insert(table).on_conflict_do_nothing(index_elements=keys)
         else:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            statement = sqlite_insert(model).on_conflict_do_nothing(index_elements=keys)
-        result = session.execute(statement, batch)
-        inserted += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+            statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+        # RETURNING yields only the rows that went in, on both backends.
+        result = session.execute(statement.returning(table.c[keys[0]]), batch)
+        inserted += len(result.all())
     return inserted

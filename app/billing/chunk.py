@@ -100,7 +100,7 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
             or_(ServiceAgreement.end_date.is_(None), ServiceAgreement.end_date > period.start),
         )
         .order_by(ServiceAgreement.account_id, ServiceAgreement.id)
-    ).tuples()
+    )
     premise_ids: set[int] = set()
     for row in rows:
         agreement = AgreementRow(row[0], row[1], row[2], str(row[3]), row[4], row[5], row[6])
@@ -127,7 +127,7 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
                 MeterInstallation.removed_on > period.start - dt.timedelta(days=READ_HISTORY_DAYS),
             ),
         )
-    ).tuples()
+    )
     for install in install_rows:
         installation = InstallationRow(*install)
         installations[(installation.premise_id, installation.service)].append(installation)
@@ -145,7 +145,7 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
         )
         .where(Register.meter_id.in_(meter_ids))
         .order_by(Register.meter_id, Register.code)
-    ).tuples()
+    )
     consumption_ids: list[int] = []
     interval_ids: list[int] = []
     for register_row in register_rows:
@@ -163,7 +163,7 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
                 Read.read_date <= period.end,
             )
             .order_by(Read.register_id, Read.read_date, Read.read_key)
-        ).tuples()
+        )
         for register_id, read_date, value in read_rows:
             reads[register_id].append(ReadRow(read_date, value))
 
@@ -184,7 +184,7 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
                 )
             )
             .order_by(IntervalRead.register_id, IntervalRead.start_at)
-        ).tuples()
+        )
         for register_id, start_at, seconds, value in interval_rows:
             intervals[register_id].append((start_at, seconds, value))
 

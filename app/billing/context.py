@@ -39,20 +39,20 @@ class RunContext:
 
     def load_tariffs(self, session: Session) -> None:
         """Parse every tariff version once; a version that fails is kept with its reason."""
-        for tariff_id, code in session.execute(select(Tariff.id, Tariff.code)).tuples():
+        for tariff_id, code in session.execute(select(Tariff.id, Tariff.code)):
             self.tariff_codes[tariff_id] = code
             self.versions[tariff_id] = []
         rows = session.execute(
             select(
                 TariffVersion.tariff_id, TariffVersion.effective_from, TariffVersion.document
             ).order_by(TariffVersion.tariff_id, TariffVersion.effective_from)
-        ).tuples()
-        for tariff_id, effective_from, document in rows:
+        )
+        for row in rows:
             try:
-                loaded = LoadedVersion(effective_from, tariff_from_document(document), None)
+                loaded = LoadedVersion(row.effective_from, tariff_from_document(row.document), None)
             except (RatingError, KeyError, TypeError, ValueError) as exc:
-                loaded = LoadedVersion(effective_from, None, str(exc))
-            self.versions[tariff_id].append(loaded)
+                loaded = LoadedVersion(row.effective_from, None, str(exc))
+            self.versions[row.tariff_id].append(loaded)
 
     def segments(self, tariff_id: int, start: dt.date, end: dt.date) -> list[TariffSegment]:
         """The tariff versions in effect from ``start`` to ``end``, one segment each."""

@@ -225,7 +225,7 @@ def summarize(session: Session, run_id: int) -> BillRunSummary:
             .group_by(BillLine.service)
             .order_by(BillLine.service)
         )
-        .tuples()
+
         .all()
     )
     exceptions = [
@@ -235,7 +235,7 @@ def summarize(session: Session, run_id: int) -> BillRunSummary:
             .join(Account, Account.id == BillRunException.account_id)
             .where(BillRunException.bill_run_id == run_id)
             .order_by(Account.number)
-        ).tuples()
+        )
     ]
     accounts = bills_in_run + len(exceptions)
     return BillRunSummary(

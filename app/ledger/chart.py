@@ -38,7 +38,7 @@ STANDARD_CHART: tuple[tuple[str, str, LedgerAccountKind], ...] = (
 
 def ensure_chart(session: Session) -> dict[str, int]:
     """Create the standard ledger accounts that are missing; return their ids by code."""
-    existing = dict(session.execute(select(LedgerAccount.code, LedgerAccount.id)).tuples().all())
+    existing = dict(session.execute(select(LedgerAccount.code, LedgerAccount.id)).all())
     for code, name, kind in STANDARD_CHART:
         if code not in existing:
             account = LedgerAccount(code=code, name=name, kind=kind)

@@ -161,7 +161,7 @@ def _registers_for(
             select(Meter.serial, Register.code, Register.id, Register.unit)
             .join(Register, Register.meter_id == Meter.id)
             .where(Meter.serial.in_(wanted[start : start + BATCH]))
-        ).tuples()
+        )
         for serial, code, register_id, unit in rows:
             found[(serial, code)] = (register_id, unit)
     return found
@@ -277,7 +277,7 @@ def _existing_reads(
         chunk = register_ids[start : start + BATCH]
         rows = session.execute(
             select(Read.register_id, Read.read_key, Read.value).where(Read.register_id.in_(chunk))
-        ).tuples()
+        )
         for register_id, key, value in rows:
             existing[(register_id, key)] = value
     return existing

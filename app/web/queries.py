@@ -75,7 +75,7 @@ def account_ledger(session: Session, account_id: int) -> list[LedgerRow]:
         .join(LedgerAccount, LedgerAccount.id == Posting.ledger_account_id)
         .where(Posting.account_id == account_id, Posting.ledger_account_id == receivables)
         .order_by(JournalEntry.effective_date, JournalEntry.id)
-    ).tuples()
+    )
     balance = Decimal("0.00")
     ledger = []
     for entry_id, effective_date, kind, memo, amount in rows:
