@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/upm demo
 
 test: $(STAMP)
+	-@scripts/ensure-chromium
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -1,0 +1,41 @@
+"""The Celery application: Redis in production, tasks run in-process without it.
+
+Workers start with ``celery -A app.celery_app worker``. Without ``UPM_REDIS_URL`` every
+task runs eagerly in the calling process, so the demo needs no broker.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from app.settings import Settings, get_settings
+
+
+def make_celery(settings: Settings) -> Celery:
+    application = Celery("upm", include=["app.billing.tasks"])
+    if settings.redis_url:
+        application.conf.update(
+            broker_url=settings.redis_url,
+            result_backend=settings.redis_url,
+            task_acks_late=True,
+            task_reject_on_worker_lost=True,
+            worker_prefetch_multiplier=1,
+        )
+    else:
+        application.conf.update(
+            task_always_eager=True,
+            task_eager_propagates=True,
+            broker_url="memory://",
+            result_backend="cache+memory://",
+        )
+    application.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone=settings.timezone,
+        enable_utc=True,
+    )
+    return application
+
+
+celery_app = make_celery(get_settings())
