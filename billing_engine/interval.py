@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import csv
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -21,7 +21,17 @@ from billing_engine.errors import InvalidLoad
 from billing_engine.lines import ChargeKind, ChargeLine
 from billing_engine.money import ZERO, ZERO_MONEY, round_money
 from billing_engine.pricing import SegmentUsage, price_segment
-from billing_engine.tariff import HOURS, MinimumCharge, MinimumPer, Tariff, bucket_index
+from billing_engine.tariff import (
+    HOURS,
+    DemandCharge,
+    DemandKind,
+    EnergyCharge,
+    MinimumCharge,
+    MinimumPer,
+    Tariff,
+    TierBasis,
+    bucket_index,
+)
 
 SUPPORTED_INTERVALS = (60, 15)
 
@@ -96,14 +106,13 @@ class _SingleGetter:
 
 
 @lru_cache(maxsize=16)
-def _bucket_getters(
+def _bucket_members(
     year: int, interval_minutes: int, window_minutes: int
-) -> tuple[tuple[int, _Getter], ...]:
-    """Group the year's steps, or window-long blocks of steps, by bucket.
+) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """Return, per bucket, the indexes of the year's steps (or window-long blocks) in it.
 
-    With ``window_minutes == interval_minutes`` each group member is one step. Otherwise
-    each member index is the first step of a block of ``window_minutes / interval_minutes``
-    steps.
+    With ``window_minutes == interval_minutes`` each index is one step. Otherwise each
+    index is a block of ``window_minutes / interval_minutes`` steps.
     """
     # Naive on purpose: the load is in local standard time with no daylight-saving shift.
     start = datetime(year, 1, 1)  # noqa: DTZ001
@@ -114,72 +123,136 @@ def _bucket_getters(
         moment = start + index * step
         bucket = bucket_index(moment.month, moment.weekday() >= 5, moment.hour)
         members.setdefault(bucket, []).append(index)
-    groups: list[tuple[int, _Getter]] = []
-    for bucket, indexes in sorted(members.items()):
-        if len(indexes) == 1:
-            groups.append((bucket, _SingleGetter(indexes[0])))
+    return tuple((bucket, tuple(indexes)) for bucket, indexes in sorted(members.items()))
+
+
+@lru_cache(maxsize=64)
+def _group_getters(
+    year: int, interval_minutes: int, window_minutes: int, signature: tuple[tuple[int, ...], ...]
+) -> tuple[tuple[int, _Getter], ...]:
+    """Merge the buckets that no charge tells apart, and return a getter per merged group.
+
+    ``signature`` holds the bucket-to-period map of each charge with hourly periods. Two
+    buckets of one month with the same period under every map are billed alike, so their
+    steps are summed (and their peak taken) together. Each group is keyed by one of its
+    buckets, which maps to the group's periods like any other member would.
+    """
+    groups: dict[tuple[int, ...], tuple[int, list[int]]] = {}
+    for bucket, members in _bucket_members(year, interval_minutes, window_minutes):
+        key = (bucket // (2 * HOURS), *(periods[bucket] for periods in signature))
+        if key in groups:
+            groups[key][1].extend(members)
         else:
-            groups.append((bucket, itemgetter(*indexes)))
-    return tuple(groups)
+            groups[key] = (bucket, list(members))
+    getters: list[tuple[int, _Getter]] = []
+    for bucket, indexes in groups.values():
+        if len(indexes) == 1:
+            getters.append((bucket, _SingleGetter(indexes[0])))
+        else:
+            getters.append((bucket, itemgetter(*indexes)))
+    return tuple(getters)
+
+
+def _needs_peaks(tariff: Tariff) -> bool:
+    return any(
+        isinstance(c, DemandCharge)
+        or (
+            isinstance(c, EnergyCharge)
+            and c.tier_basis in (TierBasis.DEMAND, TierBasis.DEMAND_DAY)
+        )
+        for c in tariff.charges
+    )
+
+
+def _signature(tariff: Tariff) -> tuple[tuple[int, ...], ...]:
+    maps: list[tuple[int, ...]] = []
+    for charge in tariff.charges:
+        if isinstance(charge, EnergyCharge) and not charge.is_month_constant:
+            maps.append(charge.bucket_periods)
+        elif isinstance(charge, DemandCharge) and charge.kind == DemandKind.TOU:
+            maps.append(charge.bucket_periods)
+    return tuple(maps)
+
+
+def _by_month(values: dict[int, Decimal]) -> list[dict[int, Decimal]]:
+    months: list[dict[int, Decimal]] = [{} for _ in range(12)]
+    for bucket, value in values.items():
+        months[bucket // (2 * HOURS)][bucket] = value
+    return months
 
 
 class _YearProfile:
-    """Energy per bucket and demand peaks per bucket, for one year of load."""
+    """Energy and demand peaks per month and bucket group, for one year of load."""
 
-    def __init__(self, load: Sequence[Decimal], year: int, interval_minutes: int) -> None:
+    def __init__(
+        self,
+        load: Sequence[Decimal],
+        year: int,
+        interval_minutes: int,
+        signature: tuple[tuple[int, ...], ...],
+        needs_peaks: bool,
+    ) -> None:
         self.load = load
         self.year = year
         self.interval_minutes = interval_minutes
-        self.kw_per_kwh = Decimal(60) / Decimal(interval_minutes)
-        self.energy: dict[int, Decimal] = {}
-        self._peaks: dict[int, dict[int, Decimal]] = {}
+        self.signature = signature
+        energy: dict[int, Decimal] = {}
         peaks: dict[int, Decimal] = {}
-        for bucket, getter in _bucket_getters(year, interval_minutes, interval_minutes):
-            values = getter(load)
-            self.energy[bucket] = sum(values, ZERO)
-            peaks[bucket] = max(values) * self.kw_per_kwh
-        self._peaks[interval_minutes] = peaks
+        kw_per_kwh = Decimal(60) / Decimal(interval_minutes)
+        groups = _group_getters(year, interval_minutes, interval_minutes, signature)
+        if needs_peaks:
+            for bucket, getter in groups:
+                values = getter(load)
+                energy[bucket] = sum(values, ZERO)
+                peaks[bucket] = max(values)
+        else:
+            for bucket, getter in groups:
+                energy[bucket] = sum(getter(load), ZERO)
+        if kw_per_kwh != 1:
+            peaks = {bucket: value * kw_per_kwh for bucket, value in peaks.items()}
+        self.energy = _by_month(energy)
+        self._peaks: dict[int, list[dict[int, Decimal]]] = {}
+        if needs_peaks:
+            self._peaks[interval_minutes] = _by_month(peaks)
 
-    def peaks(self, window: int | None) -> dict[int, Decimal]:
+    def peaks(self, window: int | None, month: int) -> dict[int, Decimal]:
         # A window no longer than the interval uses each interval's own average demand.
+        # Peaks skipped in __init__ (needs_peaks false) are computed here on first use.
         effective = self.interval_minutes
         if window is not None and window > self.interval_minutes:
             effective = window
         if effective not in self._peaks:
-            self._peaks[effective] = self._block_peaks(effective)
-        return self._peaks[effective]
+            self._peaks[effective] = _by_month(self._block_peaks(effective))
+        return self._peaks[effective][month - 1]
 
     def _block_peaks(self, window: int) -> dict[int, Decimal]:
         size = window // self.interval_minutes
-        if window % self.interval_minutes or (24 * 60) % window:
+        if window == self.interval_minutes:
+            series: Sequence[Decimal] = self.load
+        elif window % self.interval_minutes or (24 * 60) % window:
             raise InvalidLoad(
                 f"demand window of {window} minutes is not a whole number of "
                 f"{self.interval_minutes}-minute intervals dividing a day"
             )
-        block_energy = [
-            sum(self.load[i : i + size], ZERO) for i in range(0, len(self.load), size)
-        ]
+        else:
+            series = [sum(self.load[i : i + size], ZERO) for i in range(0, len(self.load), size)]
         kw_per_kwh = Decimal(60) / Decimal(window)
         peaks: dict[int, Decimal] = {}
-        for bucket, getter in _bucket_getters(self.year, self.interval_minutes, window):
-            peaks[bucket] = max(getter(block_energy)) * kw_per_kwh
+        groups = _group_getters(self.year, self.interval_minutes, window, self.signature)
+        for bucket, getter in groups:
+            peaks[bucket] = max(getter(series)) * kw_per_kwh
         return peaks
 
 
-def _month_slice(values: Mapping[int, Decimal], month: int) -> dict[int, Decimal]:
-    first = bucket_index(month, False, 0)
-    return {b: v for b in range(first, first + 2 * HOURS) if (v := values.get(b)) is not None}
-
-
 class _MonthPeaks:
-    """Callable returning one month's peak buckets for a demand window."""
+    """Callable returning one month's peak per bucket group for a demand window."""
 
     def __init__(self, profile: _YearProfile, month: int) -> None:
         self.profile = profile
         self.month = month
 
     def __call__(self, window: int | None) -> dict[int, Decimal]:
-        return _month_slice(self.profile.peaks(window), self.month)
+        return self.profile.peaks(window, self.month)
 
 
 def _sum_kind(lines: Sequence[ChargeLine], kind: ChargeKind) -> Decimal:
@@ -201,12 +274,14 @@ def rate_year(
     December's ``minimum_charge_adjustment``.
     """
     _check_load(load, year, interval_minutes)
-    profile = _YearProfile(load, year, interval_minutes)
+    profile = _YearProfile(
+        load, year, interval_minutes, _signature(tariff), _needs_peaks(tariff)
+    )
 
     months: list[MonthCharges] = []
     for month in range(1, 13):
         days = calendar.monthrange(year, month)[1]
-        energy = _month_slice(profile.energy, month)
+        energy = profile.energy[month - 1]
         usage = SegmentUsage(
             days=days,
             nominal_days=days,
