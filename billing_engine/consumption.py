@@ -32,8 +32,8 @@ def segment_consumption(
     """Return the consumption between the two reads, times the register multiplier.
 
     An end read below the start read is a rollover when the wrapped amount
-    ``10**dials - start + end`` is below ``rollover_fraction * 10**dials``; otherwise the
-    reads are suspect (a possible meter exchange) and ``SuspectRead`` is raised.
+    ``10**dials - start + end`` is below ``rollover_fraction * 10**dials``. Otherwise the
+    reads are suspect (a possible meter exchange), so ``SuspectRead`` is raised.
     """
     if segment.start_value < 0 or segment.end_value < 0:
         raise RatingError(

@@ -81,13 +81,13 @@ def _tiers_from(raw: Any, where: str) -> tuple[Tiers, ...]:
     for p, period in enumerate(raw):
         tiers: list[Tier] = []
         for t, tier in enumerate(period):
-            here = f"{where}[{p}][{t}]"
+            location = f"{where}[{p}][{t}]"
             limit = tier.get("limit")
             tiers.append(
                 Tier(
-                    limit=None if limit is None else _money(limit, f"{here}.limit"),
-                    price=_money(_required(tier, "price", here), f"{here}.price"),
-                    adjustment=_money(tier.get("adjustment", "0"), f"{here}.adjustment"),
+                    limit=None if limit is None else _money(limit, f"{location}.limit"),
+                    price=_money(_required(tier, "price", location), f"{location}.price"),
+                    adjustment=_money(tier.get("adjustment", "0"), f"{location}.adjustment"),
                 )
             )
         periods.append(tuple(tiers))

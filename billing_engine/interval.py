@@ -130,7 +130,7 @@ def _bucket_members(
 def _group_getters(
     year: int, interval_minutes: int, window_minutes: int, signature: tuple[tuple[int, ...], ...]
 ) -> tuple[tuple[int, _Getter], ...]:
-    """Merge the buckets that no charge tells apart, and return a getter per merged group.
+    """Merge the buckets that no charge distinguishes, and return a getter per merged group.
 
     ``signature`` holds the bucket-to-period map of each charge with hourly periods. Two
     buckets of one month with the same period under every map are billed alike, so their

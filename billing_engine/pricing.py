@@ -58,10 +58,6 @@ class SegmentUsage:
     include_per_bill: bool = True
     _billing_peak: Decimal | None = field(default=None, repr=False)
 
-    @property
-    def is_register(self) -> bool:
-        return self.energy_buckets is None
-
     def billing_peak_kw(self, code: str) -> Decimal:
         """Return the segment's highest demand in kW, for demand-based tier limits."""
         if self._billing_peak is None:

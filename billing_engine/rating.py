@@ -323,12 +323,16 @@ def rate_service(
     """Rate one service's usage for one billing period.
 
     Proration: a ``month`` fixed charge, a monthly minimum, ``month`` tier limits and
-    demand charges are multiplied by service days / nominal days per segment; ``day``
-    charges and limits by the segment's days. A ``bill`` fixed charge is charged once,
-    from the tariff of the last segment. Register usage is split across segments by days,
-    interval usage by the date of each interval's start. ``winter_average`` (in the usage
-    unit) caps the quantity of ``water``-basis energy charges when the tariff has a
-    ``WinterAverageCap``. A yearly minimum is not applied here (see ``rate_year``).
+    demand charges are multiplied by service days / nominal days per segment. ``day``
+    charges and limits are multiplied by the segment's days. A ``bill`` fixed charge is
+    charged once, from the tariff of the last segment.
+
+    Register usage is split across segments by days, interval usage by the date of each
+    interval's start. ``winter_average`` (in the usage unit) caps the quantity of
+    ``water``-basis energy charges when the tariff has a ``WinterAverageCap``.
+
+    NOTE: a yearly minimum is not applied here because one bill cannot see the year;
+    ``rate_year`` applies it.
 
     Each line sums its tiers and periods at full precision and is rounded once.
     """

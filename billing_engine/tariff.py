@@ -40,7 +40,7 @@ class FixedPer(StrEnum):
 
 
 class TierBasis(StrEnum):
-    """How an energy tier limit scales: per bill, per day, per kW of peak, per kW per day."""
+    """Scaling of an energy tier limit: per bill, per day, per kW of peak, per kW per day."""
 
     MONTH = "month"
     DAY = "day"
@@ -49,7 +49,7 @@ class TierBasis(StrEnum):
 
 
 class ConsumptionBasis(StrEnum):
-    """What an energy charge bills: the metered usage, or water usage under a winter cap."""
+    """Quantity an energy charge bills: the metered usage, or water usage under a winter cap."""
 
     METERED = "metered"
     WATER = "water"

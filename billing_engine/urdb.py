@@ -251,6 +251,7 @@ class _Importer:
         unit = self.demand_unit(("flatdemandunit", "flatDemandUnits"))
         if unit is None:
             return None
+
         raw_months = doc.get("flatdemandmonths")
         if raw_months is None:
             if len(periods) != 1:
@@ -270,6 +271,7 @@ class _Importer:
                     f"flatdemandstructure defines only period(s) 0..{len(periods) - 1}"
                 )
             months.append(period)
+
         return DemandCharge(
             code="demand_flat",
             name="Demand charge",

@@ -38,7 +38,7 @@ def _read_tariff(path: Path, ignore_unsupported: bool) -> Tariff:
     if isinstance(document, dict) and isinstance(document.get("items"), list):
         if len(document["items"]) != 1:
             raise RatingError(
-                f"{path}: the URDB response holds {len(document['items'])} rates; save one",
+                f"{path}: the URDB response contains {len(document['items'])} rates; save one",
                 code="invalid_tariff",
             )
         document = document["items"][0]
