@@ -15,8 +15,9 @@ from decimal import Decimal
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.billing.context import RunContext
+from app.billing.context import RunContext, winter_months
 from app.billing.usage import (
+    OPENING_READ_DAYS,
     BillingProblem,
     InstallationRow,
     ReadRow,
@@ -32,7 +33,14 @@ from app.billing.usage import (
 from app.meters.models import IntervalRead, Meter, MeterInstallation, Read, Register
 from app.premises.models import Premise, ServiceAgreement
 from billing_engine.errors import RatingError
-from billing_engine.rating import IntervalUsage, Period, RegisterUsage, ServiceCharges, rate_service
+from billing_engine.rating import (
+    IntervalUsage,
+    Period,
+    RegisterUsage,
+    ServiceCharges,
+    TariffSegment,
+    rate_service,
+)
 from billing_engine.tariff import ConsumptionBasis
 from billing_engine.units import Unit
 from billing_engine.winter import winter_average
@@ -155,12 +163,12 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
 
     reads: dict[int, list[ReadRow]] = defaultdict(list)
     if consumption_ids:
+        windows = context.read_windows(OPENING_READ_DAYS)
         read_rows = session.execute(
             select(Read.register_id, Read.read_date, Read.value)
             .where(
                 Read.register_id.in_(consumption_ids),
-                Read.read_date >= period.start - dt.timedelta(days=READ_HISTORY_DAYS),
-                Read.read_date <= period.end,
+                or_(*(Read.read_date.between(first, last) for first, last in windows)),
             )
             .order_by(Read.register_id, Read.read_date, Read.read_key)
         )
@@ -237,13 +245,40 @@ def _winter_average_for(
     if not meter_registers:
         return None
     register = meter_registers[0]
-    start = context.period.start
-    wanted = []
-    for back in range(1, 25):
-        year, month = divmod(start.year * 12 + start.month - 1 - back, 12)
-        wanted.append((year, month + 1))
+    wanted = context.winters.get(months) or winter_months(months, context.period.start)
     monthly = monthly_consumption(data.reads.get(register.id, []), wanted, register)
-    return winter_average(monthly, months, start)
+    return winter_average(monthly, months, context.period.start)
+
+
+#: Rated results kept per run; the engine is pure, so equal inputs give equal lines.
+RATING_CACHE_SIZE = 50_000
+
+
+def _rate(
+    context: RunContext,
+    tariff_id: int,
+    segments: list[TariffSegment],
+    nominal: Period,
+    usage: RegisterUsage | IntervalUsage,
+    winter: Decimal | None,
+) -> ServiceCharges:
+    """Rate through the engine, reusing the result for register usage seen before."""
+    key = None
+    if isinstance(usage, RegisterUsage):
+        spans = tuple((segment.start, segment.end) for segment in segments)
+        key = (tariff_id, spans, usage.quantity, usage.unit, winter)
+        cached = context.rating_cache.get(key)
+        if cached is not None:
+            return cached
+    try:
+        charges = rate_service(segments, nominal, usage, winter_average=winter)
+    except RatingError as exc:
+        raise BillingProblem(str(exc), code=exc.code) from exc
+    if key is not None:
+        if len(context.rating_cache) >= RATING_CACHE_SIZE:
+            context.rating_cache.clear()
+        context.rating_cache[key] = charges
+    return charges
 
 
 def bill_accounts(context: RunContext, data: ChunkData, account_ids: Sequence[int]) -> ChunkResult:
@@ -288,10 +323,7 @@ def bill_accounts(context: RunContext, data: ChunkData, account_ids: Sequence[in
                         )
                 else:
                     usage = RegisterUsage(quantity=Decimal(0), unit=tariff.unit)
-                try:
-                    charges = rate_service(segments, nominal, usage, winter_average=winter)
-                except RatingError as exc:
-                    raise BillingProblem(str(exc), code=exc.code) from exc
+                charges = _rate(context, agreement.tariff_id, segments, nominal, usage, winter)
                 bill.lines.append((agreement, charges))
         except BillingProblem as problem:
             result.problems.append((account_id, current.id if current else None, problem))

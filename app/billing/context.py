@@ -3,19 +3,46 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.billing.periods import BillingPeriod
-from app.billing.usage import BillingProblem
+from app.billing.usage import MONTH_BOUNDARY_DAYS, BillingProblem
 from app.tariffs.models import Tariff, TariffVersion
 from billing_engine.document import tariff_from_document
 from billing_engine.errors import RatingError
-from billing_engine.rating import TariffSegment
+from billing_engine.rating import ServiceCharges, TariffSegment
 from billing_engine.tariff import Tariff as EngineTariff
+from billing_engine.winter import winter_average
+
+
+class _KeyRecorder(Mapping[tuple[int, int], Decimal]):
+    """Answers every lookup with 1 and remembers the keys that were asked for."""
+
+    def __init__(self) -> None:
+        self.requested: list[tuple[int, int]] = []
+
+    def __getitem__(self, key: tuple[int, int]) -> Decimal:
+        self.requested.append(key)
+        return Decimal(1)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def winter_months(months: tuple[int, ...], period_start: dt.date) -> list[tuple[int, int]]:
+    """The (year, month)s whose consumption the engine's winter average reads."""
+    recorder = _KeyRecorder()
+    winter_average(recorder, months, period_start)
+    return sorted(recorder.requested)
 
 
 @dataclass(frozen=True)
@@ -36,6 +63,9 @@ class RunContext:
     actor: str
     versions: dict[int, list[LoadedVersion]] = field(default_factory=dict)
     tariff_codes: dict[int, str] = field(default_factory=dict)
+    #: The (year, month)s of the last complete winter, per winter-month list in use.
+    winters: dict[tuple[int, ...], list[tuple[int, int]]] = field(default_factory=dict)
+    rating_cache: dict[object, ServiceCharges] = field(default_factory=dict)
 
     def load_tariffs(self, session: Session) -> None:
         """Parse every tariff version once; a version that fails is kept with its reason."""
@@ -53,6 +83,23 @@ class RunContext:
             except (RatingError, KeyError, TypeError, ValueError) as exc:
                 loaded = LoadedVersion(row.effective_from, None, str(exc))
             self.versions[row.tariff_id].append(loaded)
+            cap = loaded.tariff.winter_average_cap if loaded.tariff else None
+            if cap is not None and cap.months not in self.winters:
+                self.winters[cap.months] = winter_months(cap.months, self.period.start)
+
+    def read_windows(self, opening_days: int) -> list[tuple[dt.date, dt.date]]:
+        """Date ranges of the reads a run needs: the period's and each winter's."""
+        windows = [(self.period.start - dt.timedelta(days=opening_days), self.period.end)]
+        for months in self.winters.values():
+            first_year, first_month = months[0]
+            last_year, last_month = months[-1]
+            windows.append(
+                (
+                    dt.date(first_year, first_month, 1) - dt.timedelta(days=MONTH_BOUNDARY_DAYS),
+                    dt.date(last_year + last_month // 12, last_month % 12 + 1, 1),
+                )
+            )
+        return windows
 
     def segments(self, tariff_id: int, start: dt.date, end: dt.date) -> list[TariffSegment]:
         """The tariff versions in effect from ``start`` to ``end``, one segment each."""

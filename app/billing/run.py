@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import Account
 from app.audit.service import record
-from app.billing.chunk import bill_accounts, load_chunk
+from app.billing.chunk import ChunkResult, bill_accounts, load_chunk
 from app.billing.context import RunContext
 from app.billing.models import (
     Bill,
@@ -160,33 +161,33 @@ def run_bill_run(
     if on_start is not None:
         on_start(pending)
 
+    # Rating runs in this thread while a writer thread commits the previous chunk, so the
+    # database works on one chunk while Python rates the next.
     created = 0
     last_account = 0
-    while True:
-        with factory.begin() as session:
-            account_ids: list[int] = list(
-                session.scalars(
-                    _active_accounts(context, run_id)
-                    .where(ServiceAgreement.account_id > last_account)
-                    .order_by(ServiceAgreement.account_id)
-                    .limit(chunk_size)
+    in_flight: tuple[Future[int], int] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bill-writer") as writer:
+        while True:
+            with factory() as session:
+                account_ids: list[int] = list(
+                    session.scalars(
+                        _active_accounts(context, run_id)
+                        .where(ServiceAgreement.account_id > last_account)
+                        .order_by(ServiceAgreement.account_id)
+                        .limit(chunk_size)
+                    )
                 )
-            )
+                if account_ids:
+                    data = load_chunk(session, context, account_ids)
+            if in_flight is not None:
+                created += _finish(in_flight, run_id, on_chunk)
+                in_flight = None
             if not account_ids:
                 break
-            data = load_chunk(session, context, account_ids)
             result = bill_accounts(context, data, account_ids)
-            created += write_bills(session, context, chart, result.bills)
-            write_exceptions(session, context, account_ids, result)
+            future = writer.submit(_write_chunk, factory, context, chart, account_ids, result)
+            in_flight = (future, len(account_ids))
             last_account = account_ids[-1]
-        log.info(
-            "bill run %s: chunk of %d accounts committed, %d problems",
-            run_id,
-            len(account_ids),
-            len(result.problems),
-        )
-        if on_chunk is not None:
-            on_chunk(len(account_ids))
 
     with factory.begin() as session:
         run = session.get_one(BillRun, run_id)
@@ -209,6 +210,38 @@ def run_bill_run(
     return summary
 
 
+def _write_chunk(
+    factory: sessionmaker[Session],
+    context: RunContext,
+    chart: dict[str, int],
+    account_ids: list[int],
+    result: ChunkResult,
+) -> int:
+    """Commit one chunk's bills and exceptions in one transaction; return the bill count."""
+    with factory.begin() as session:
+        written = write_bills(session, context, chart, result.bills)
+        write_exceptions(session, context, account_ids, result)
+    log.info(
+        "bill run %s: chunk of %d accounts committed, %d bills, %d problems",
+        context.run_id,
+        len(account_ids),
+        written,
+        len(result.problems),
+    )
+    return written
+
+
+def _finish(
+    in_flight: tuple[Future[int], int], run_id: int, on_chunk: Callable[[int], None] | None
+) -> int:
+    """Wait for a chunk's commit (re-raising its error) and report its progress."""
+    future, accounts = in_flight
+    written = future.result()
+    if on_chunk is not None:
+        on_chunk(accounts)
+    return written
+
+
 def summarize(session: Session, run_id: int) -> BillRunSummary:
     """Totals of a run as stored: bills, amounts by service, exceptions."""
     run = session.get_one(BillRun, run_id)
@@ -224,9 +257,7 @@ def summarize(session: Session, run_id: int) -> BillRunSummary:
             .where(Bill.bill_run_id == run_id)
             .group_by(BillLine.service)
             .order_by(BillLine.service)
-        )
-
-        .all()
+        ).all()
     )
     exceptions = [
         ExceptionRow(number, code, message)

@@ -1,7 +1,7 @@
 """Writing a chunk's bills in bulk: entries, postings, bills, lines and meter segments.
 
-Rows go in as multi-row INSERTs with RETURNING, so a chunk of a thousand bills costs a
-handful of statements instead of thousands.
+Rows go in as Core multi-row INSERTs (no ORM unit of work), and the new ids are read
+back by their unique keys, so a chunk of a thousand bills costs a handful of statements.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.billing.chunk import AccountBill, ChunkResult
 from app.billing.context import RunContext
 from app.billing.models import Bill, BillLine, BillMeterSegment, BillRunException
+from app.bulk import insert_rows
 from app.db import utcnow
 from app.ledger.chart import RECEIVABLES, REVENUE_BY_SERVICE
 from app.ledger.models import EntryKind, JournalEntry, Posting
@@ -58,10 +59,14 @@ def write_bills(
         }
         for bill in bills
     ]
-    entry_ids = session.scalars(
-        insert(JournalEntry).returning(JournalEntry.id, sort_by_parameter_order=True),
-        entry_rows,
-    ).all()
+    insert_rows(session, JournalEntry, entry_rows)
+    keys = [str(row["entry_key"]) for row in entry_rows]
+    ids_by_key: dict[str, int] = dict(
+        session.execute(
+            select(JournalEntry.entry_key, JournalEntry.id).where(JournalEntry.entry_key.in_(keys))
+        ).all()
+    )
+    entry_ids = [ids_by_key[key] for key in keys]
 
     posting_rows: list[dict[str, Any]] = []
     bill_rows: list[dict[str, Any]] = []
@@ -101,10 +106,17 @@ def write_bills(
                 "created_at": now,
             }
         )
-    session.execute(insert(Posting), posting_rows)
-    bill_ids = session.scalars(
-        insert(Bill).returning(Bill.id, sort_by_parameter_order=True), bill_rows
-    ).all()
+    insert_rows(session, Posting, posting_rows)
+    insert_rows(session, Bill, bill_rows)
+    ids_by_account: dict[int, int] = dict(
+        session.execute(
+            select(Bill.account_id, Bill.id).where(
+                Bill.bill_run_id == context.run_id,
+                Bill.account_id.in_([bill.account_id for bill in bills]),
+            )
+        ).all()
+    )
+    bill_ids = [ids_by_account[bill.account_id] for bill in bills]
 
     line_rows: list[dict[str, Any]] = []
     segment_rows: list[dict[str, Any]] = []
@@ -143,9 +155,9 @@ def write_bills(
                 }
             )
     if line_rows:
-        session.execute(insert(BillLine), line_rows)
+        insert_rows(session, BillLine, line_rows)
     if segment_rows:
-        session.execute(insert(BillMeterSegment), segment_rows)
+        insert_rows(session, BillMeterSegment, segment_rows)
     return len(bills)
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, Contact, ContactKind, Customer, CustomerKind
@@ -22,6 +22,7 @@ from app.accounts.numbers import FIRST_BASE, account_number
 from app.billing.models import BillingCycle
 from app.billing.periods import BillingPeriod
 from app.billing.usage import local_midnight_utc
+from app.bulk import insert_rows
 from app.db import utcnow
 from app.demo import people
 from app.demo.tariffs import (
@@ -74,12 +75,48 @@ def _month_start(day: dt.date, months_back: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _bulk(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> list[int]:
+class IdAllocator:
+    """Hands out primary keys for bulk rows, so rows can refer to each other before insert.
+
+    It starts after the highest id in each table; ``sync_sequences`` then moves
+    PostgreSQL's sequences past the ids used, so ordinary inserts keep working.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.next_id: dict[str, int] = {}
+
+    def take(self, model: type[Any], count: int) -> list[int]:
+        table = model.__table__
+        if table.name not in self.next_id:
+            highest = self.session.scalar(select(func.max(table.c.id)))
+            self.next_id[table.name] = (highest or 0) + 1
+        start = self.next_id[table.name]
+        self.next_id[table.name] = start + count
+        return list(range(start, start + count))
+
+    def sync_sequences(self) -> None:
+        connection = self.session.connection()
+        if connection.dialect.name != "postgresql":
+            return
+        for name in self.next_id:
+            # Table names come from our own metadata, never from input.
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
+                    f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"
+                )
+            )
+
+
+def _bulk(ids: IdAllocator, model: type[Any], rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
-    return list(
-        session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), rows)
-    )
+    new_ids = ids.take(model, len(rows))
+    for row, new_id in zip(rows, new_ids, strict=True):
+        row["id"] = new_id
+    insert_rows(ids.session, model, rows)
+    return new_ids
 
 
 def demo_present(session: Session) -> bool:
@@ -96,6 +133,10 @@ class CityBuilder:
         self.random = random.Random(seed)
         self.report = SeedReport()
         self.next_base = FIRST_BASE
+        self.ids = IdAllocator(session)
+        self.pending_meters: list[dict[str, Any]] = []
+        self.pending_registers: list[dict[str, Any]] = []
+        self.pending_installations: list[dict[str, Any]] = []
         self.phone_suffix = 0
 
     # -- reference data -------------------------------------------------------------
@@ -104,7 +145,7 @@ class CityBuilder:
         rows = [{"code": code, "name": f"Cycle {code[1:]}"} for code in CYCLES]
         rows.append({"code": GREEN_BUTTON_CYCLE, "name": "Green Button sample customer"})
         return dict(
-            zip([r["code"] for r in rows], _bulk(self.session, BillingCycle, rows), strict=True)
+            zip([r["code"] for r in rows], _bulk(self.ids, BillingCycle, rows), strict=True)
         )
 
     def tariffs(self) -> dict[str, int]:
@@ -199,7 +240,7 @@ class CityBuilder:
         Returns (account id, premise id, premise row) per account.
         """
         customers = [self._customer(self.random.random() < business_share) for _ in range(count)]
-        customer_ids = _bulk(self.session, Customer, customers)
+        customer_ids = _bulk(self.ids, Customer, customers)
         account_rows = []
         for customer_id in customer_ids:
             account_rows.append(
@@ -211,17 +252,17 @@ class CityBuilder:
                 }
             )
             self.next_base += 1
-        account_ids = _bulk(self.session, Account, account_rows)
+        account_ids = _bulk(self.ids, Account, account_rows)
         contacts = []
         for account_id, customer in zip(account_ids, customers, strict=True):
             contacts.extend(self._contacts(account_id, customer))
-        _bulk(self.session, Contact, contacts)
+        _bulk(self.ids, Contact, contacts)
         premises = []
         start_index = self.report.accounts
         for offset in range(count):
             code = cycle_codes[(start_index + offset) % len(cycle_codes)]
             premises.append(self._premise(start_index + offset, cycles[code], code))
-        premise_ids = _bulk(self.session, Premise, premises)
+        premise_ids = _bulk(self.ids, Premise, premises)
         self.report.accounts += count
         return list(zip(account_ids, premise_ids, premises, strict=True))
 
@@ -239,41 +280,40 @@ class CityBuilder:
         removed_on: dt.date | None = None,
         dials: int | None = None,
     ) -> int:
-        meter_id = _bulk(
-            self.session,
-            Meter,
-            [
-                {"serial": serial, "service": service, "model": "demo", "size": None},
-            ],
-        )[0]
-        register_id = _bulk(
-            self.session,
-            Register,
-            [
-                {
-                    "meter_id": meter_id,
-                    "code": "1",
-                    "unit": unit,
-                    "multiplier": Decimal(1),
-                    "dials": dials,
-                    "interval": interval,
-                }
-            ],
-        )[0]
-        _bulk(
-            self.session,
-            MeterInstallation,
-            [
-                {
-                    "meter_id": meter_id,
-                    "premise_id": premise_id,
-                    "service": service,
-                    "installed_on": installed_on,
-                    "removed_on": removed_on,
-                }
-            ],
+        """Queue a meter with one register and its installation; return the register id."""
+        meter_id = self.ids.take(Meter, 1)[0]
+        register_id = self.ids.take(Register, 1)[0]
+        self.pending_meters.append(
+            {"id": meter_id, "serial": serial, "service": service, "model": "demo", "size": None}
+        )
+        self.pending_registers.append(
+            {
+                "id": register_id,
+                "meter_id": meter_id,
+                "code": "1",
+                "unit": unit,
+                "multiplier": Decimal(1),
+                "dials": dials,
+                "interval": interval,
+            }
+        )
+        self.pending_installations.append(
+            {
+                "meter_id": meter_id,
+                "premise_id": premise_id,
+                "service": service,
+                "installed_on": installed_on,
+                "removed_on": removed_on,
+            }
         )
         return register_id
+
+    def flush_meters(self) -> None:
+        """Insert the queued meters, registers and installations."""
+        insert_rows(self.session, Meter, self.pending_meters)
+        insert_rows(self.session, Register, self.pending_registers)
+        _bulk(self.ids, MeterInstallation, self.pending_installations)
+        self.pending_meters, self.pending_registers, self.pending_installations = [], [], []
 
     def read(
         self, register_id: int, day: dt.date, gallons: int, read_type: ReadType = ReadType.ACTUAL
@@ -339,9 +379,9 @@ class CityBuilder:
             if case is not None:
                 number = self.session.scalar(select(Account.number).where(Account.id == account_id))
                 self.report.special_cases[case] = str(number)
-        _bulk(self.session, ServiceAgreement, agreements)
-        for begin in range(0, len(reads), 5000):
-            self.session.execute(insert(Read), reads[begin : begin + 5000])
+        _bulk(self.ids, ServiceAgreement, agreements)
+        self.flush_meters()
+        insert_rows(self.session, Read, reads)
         self.report.water_accounts = count
 
     def _water_reads(
@@ -470,9 +510,9 @@ class CityBuilder:
                             "import_id": None,
                         }
                     )
-            _bulk(self.session, ServiceAgreement, agreements)
-            for begin in range(0, len(intervals), 5000):
-                self.session.execute(insert(IntervalRead), intervals[begin : begin + 5000])
+            _bulk(self.ids, ServiceAgreement, agreements)
+            self.flush_meters()
+            insert_rows(self.session, IntervalRead, intervals)
             self.report.interval_reads += len(intervals)
             self.report.electric_accounts += count
 
@@ -505,7 +545,7 @@ class CityBuilder:
         )
         account_id, premise_id, _premise = rows[0]
         _bulk(
-            self.session,
+            self.ids,
             ServiceAgreement,
             [
                 {
@@ -529,6 +569,7 @@ class CityBuilder:
             installed_on=dt.date(2011, 1, 1),
         )
         path = DATA / "greenbutton" / GREEN_BUTTON_FILE
+        self.flush_meters()
         report = import_reads(
             self.session,
             filename=path.name,
@@ -562,4 +603,5 @@ def seed_demo(
     builder.water_city(accounts, cycles, tariffs)
     builder.electric_city(max(2, accounts // 25), max(2, accounts // 200), cycles, tariffs)
     builder.green_button(cycles, tariffs, actor)
+    builder.ids.sync_sequences()
     return builder.report
