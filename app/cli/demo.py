@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import typer
 from rich.table import Table
@@ -10,7 +11,6 @@ from rich.table import Table
 from app.audit.service import cli_actor
 from app.billing.periods import parse_period, previous_full_month
 from app.billing.run import BillRunSummary, run_bill_run
-from app.cli.billing import print_summary
 from app.cli.common import clear_errors, console
 from app.db import get_session_factory, session_scope
 from app.demo.seed import (
@@ -22,6 +22,61 @@ from app.demo.seed import (
 )
 from app.migrate import upgrade
 from app.settings import get_settings
+
+SERVICES = ("water", "sewer", "trash", "electric")
+
+
+def print_demo_summary(summaries: list[BillRunSummary]) -> None:
+    """One table of every run's totals by service, then every exception."""
+    table = Table(
+        "cycle",
+        "period",
+        "accounts",
+        "bills",
+        "exceptions",
+        *SERVICES,
+        "total",
+        title="Bill runs",
+        title_justify="left",
+    )
+    for summary in summaries:
+        table.add_row(
+            summary.cycle,
+            summary.period,
+            f"{summary.accounts:,}",
+            f"{summary.bills_in_run:,}",
+            f"{len(summary.exceptions):,}",
+            *(f"{summary.totals_by_service.get(s, Decimal(0)):,.2f}" for s in SERVICES),
+            f"{summary.total_billed:,.2f}",
+        )
+    table.add_section()
+    table.add_row(
+        "all",
+        "",
+        f"{sum(s.accounts for s in summaries):,}",
+        f"{sum(s.bills_in_run for s in summaries):,}",
+        f"{sum(len(s.exceptions) for s in summaries):,}",
+        *(
+            f"{sum((x.totals_by_service.get(s, Decimal(0)) for x in summaries), Decimal(0)):,.2f}"
+            for s in SERVICES
+        ),
+        f"{sum((s.total_billed for s in summaries), Decimal(0)):,.2f}",
+        style="bold",
+    )
+    console.print(table)
+    exceptions = [(s.cycle, row) for s in summaries for row in s.exceptions]
+    if exceptions:
+        listing = Table(
+            "cycle",
+            "account",
+            "code",
+            "reason",
+            title="Not billed (exceptions)",
+            title_justify="left",
+        )
+        for cycle, row in exceptions:
+            listing.add_row(cycle, row.account_number, row.code, row.message)
+        console.print(listing)
 
 
 def demo_command(
@@ -90,16 +145,7 @@ def demo_command(
                 chunk_size=settings.bill_run_chunk_size,
             )
             summaries.append(summary)
-            print_summary(summary)
-
-    overall = Table("accounts", "bills", "exceptions", "billed", title="Demo bill runs, all cycles")
-    overall.add_row(
-        f"{sum(s.accounts for s in summaries):,}",
-        f"{sum(s.bills_in_run for s in summaries):,}",
-        f"{sum(len(s.exceptions) for s in summaries):,}",
-        f"{sum((s.total_billed for s in summaries), start=0):,.2f}",
-    )
-    console.print(overall)
+    print_demo_summary(summaries)
     if serve:
         console.print(
             f"serving http://{host}:{port}/ (account search), /docs (API), /health; Ctrl+C stops"
