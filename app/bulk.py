@@ -23,9 +23,9 @@ Converter = Callable[[Any], Any] | None
 def _postgres_converter(column_type: Any) -> Converter:
     """What COPY needs beyond psycopg's own adaptation: JSON text and enum values.
 
-    Decimals, dates, aware datetimes, strings and numbers go to psycopg unchanged; the
-    bill run builds them already exact (cents quantized by the engine), so the
-    column types' checks would only repeat work.
+    Decimals, dates, aware datetimes, strings and numbers go to psycopg unchanged. The
+    bill run builds them exact already (the engine quantizes cents), so the column
+    types' checks would only repeat work.
     """
     if isinstance(column_type, JSON):
         return lambda value: None if value is None else json.dumps(value)

@@ -1,6 +1,6 @@
 """Billing one chunk of accounts: load their data in a few queries, rate, build rows.
 
-Nothing here commits; the bill-run driver commits each chunk as one transaction, so a
+Nothing here commits. The bill-run driver commits each chunk as one transaction, so a
 chunk's bills, lines and journal entries land together or not at all.
 """
 

@@ -1,4 +1,4 @@
-"""What a bill run loads once: the cycle, the period and every tariff version it may use."""
+"""Run context: the cycle, the period and every tariff version a bill run may use."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from billing_engine.winter import winter_average
 
 
 class _KeyRecorder(Mapping[tuple[int, int], Decimal]):
-    """Answers every lookup with 1 and remembers the keys that were asked for."""
+    """Mapping that returns 1 for every key and records the keys requested."""
 
     def __init__(self) -> None:
         self.requested: list[tuple[int, int]] = []
@@ -39,7 +39,7 @@ class _KeyRecorder(Mapping[tuple[int, int], Decimal]):
 
 
 def winter_months(months: tuple[int, ...], period_start: dt.date) -> list[tuple[int, int]]:
-    """The (year, month)s whose consumption the engine's winter average reads."""
+    """Return the (year, month)s whose consumption the engine's winter average reads."""
     recorder = _KeyRecorder()
     winter_average(recorder, months, period_start)
     return sorted(recorder.requested)
@@ -102,7 +102,7 @@ class RunContext:
         return windows
 
     def segments(self, tariff_id: int, start: dt.date, end: dt.date) -> list[TariffSegment]:
-        """The tariff versions in effect from ``start`` to ``end``, one segment each."""
+        """Return the tariff versions in effect from ``start`` to ``end``, one segment each."""
         code = self.tariff_codes.get(tariff_id, str(tariff_id))
         versions = self.versions.get(tariff_id, [])
         in_effect = [v for v in versions if v.effective_from <= start]

@@ -1,7 +1,7 @@
 """The bill run: bill every active service agreement of a cycle for one period.
 
-Idempotent and resumable: the run is unique per cycle and period, each chunk of
-accounts commits as one transaction, and only accounts without a bill in the run are
+The run is idempotent and resumable. It is unique per cycle and period, and each chunk
+of accounts commits as one transaction. Only accounts without a bill in the run are
 picked up, so a second run creates nothing and a run killed halfway finishes the rest.
 """
 

@@ -27,7 +27,7 @@ SERVICES = ("water", "sewer", "trash", "electric")
 
 
 def print_demo_summary(summaries: list[BillRunSummary]) -> None:
-    """One table of every run's totals by service, then every exception."""
+    """Print one table of every run's totals by service, then every exception."""
     table = Table(
         "cycle",
         "period",

@@ -331,7 +331,11 @@ class CityBuilder:
         }
 
     def monthly_gallons(self, base: float, month: int) -> int:
-        season = 1.5 if month in (6, 7, 8, 9) else 0.85 if month in (12, 1, 2) else 1.0
+        season = 1.0
+        if month in (6, 7, 8, 9):
+            season = 1.5
+        elif month in (12, 1, 2):
+            season = 0.85
         return int(base * season * self.random.uniform(0.85, 1.15) * 1000)
 
     # -- water, sewer and trash ------------------------------------------------------------
@@ -517,7 +521,7 @@ class CityBuilder:
             self.report.electric_accounts += count
 
     def _local_hours(self) -> list[tuple[dt.datetime, int]]:
-        """Each true hour of the period with the load-profile row of its local wall time.
+        """List each true hour of the period with the load-profile row of its local time.
 
         The profile is a 365-day year: a local hour maps to row (day of year - 1) * 24 +
         hour, and December 31 of a leap year reuses December 30's row.
@@ -535,7 +539,7 @@ class CityBuilder:
     # -- Green Button -------------------------------------------------------------------
 
     def green_button(self, cycles: dict[str, int], tariffs: dict[str, int], actor: str) -> str:
-        """An electric customer whose usage comes from a real Green Button download."""
+        """Add an electric customer whose usage comes from a real Green Button download."""
         rows = self.accounts(
             1,
             cycles,
