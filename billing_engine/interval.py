@@ -12,15 +12,17 @@ import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, getcontext
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from billing_engine.errors import InvalidLoad
 from billing_engine.lines import ChargeKind, ChargeLine
 from billing_engine.money import ZERO, ZERO_MONEY, round_money
 from billing_engine.pricing import SegmentUsage, price_segment
+from billing_engine.scaled_load import LoadList, ScaledLoad, scale_load, scaled_form_of
 from billing_engine.tariff import (
     HOURS,
     DemandCharge,
@@ -35,8 +37,9 @@ from billing_engine.tariff import (
 
 SUPPORTED_INTERVALS = (60, 15)
 
-#: Getter of the load values that fall in one bucket: takes the load, returns a tuple.
-_Getter = Callable[[Sequence[Decimal]], tuple[Decimal, ...]]
+#: Getter of the load values that fall in one bucket: takes the load (its Decimals or its
+#: scaled ints, or a per-value list such as decimal places), returns a tuple.
+_Getter = Callable[[Sequence[Any]], tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ def _year_steps(year: int, interval_minutes: int) -> int:
     return days * 24 * 60 // interval_minutes
 
 
-def _check_load(load: Sequence[Decimal], year: int, interval_minutes: int) -> None:
+def _check_load(
+    load: Sequence[Decimal], year: int, interval_minutes: int, scaled: ScaledLoad | None
+) -> None:
     if interval_minutes not in SUPPORTED_INTERVALS:
         raise InvalidLoad(
             f"unsupported interval of {interval_minutes} minutes; use 60 (hourly) or 15"
@@ -86,6 +91,8 @@ def _check_load(load: Sequence[Decimal], year: int, interval_minutes: int) -> No
             f"load has {len(load)} values, but {year} at {interval_minutes}-minute intervals "
             f"has {expected}{hint}"
         )
+    if scaled is not None:
+        return  # a load with a scaled form has no signed value
     lowest = min(load)
     if lowest < 0:
         index = list(load).index(lowest)
@@ -101,7 +108,7 @@ class _SingleGetter:
     def __init__(self, index: int) -> None:
         self.index = index
 
-    def __call__(self, values: Sequence[Decimal]) -> tuple[Decimal, ...]:
+    def __call__(self, values: Sequence[Any]) -> tuple[Any, ...]:
         return (values[self.index],)
 
 
@@ -129,13 +136,14 @@ def _bucket_members(
 @lru_cache(maxsize=64)
 def _group_getters(
     year: int, interval_minutes: int, window_minutes: int, signature: tuple[tuple[int, ...], ...]
-) -> tuple[tuple[int, _Getter], ...]:
-    """Merge the buckets that no charge distinguishes, and return a getter per merged group.
+) -> tuple[tuple[int, _Getter, tuple[int, ...]], ...]:
+    """Merge the buckets that no charge distinguishes; return (bucket, getter, indexes) each.
 
     ``signature`` holds the bucket-to-period map of each charge with hourly periods. Two
     buckets of one month with the same period under every map are billed alike, so their
     steps are summed (and their peak taken) together. Each group is keyed by one of its
-    buckets, which maps to the group's periods like any other member would.
+    buckets, which maps to the group's periods like any other member would. The getter
+    returns the group's values in the order of ``indexes``.
     """
     groups: dict[tuple[int, ...], tuple[int, list[int]]] = {}
     for bucket, members in _bucket_members(year, interval_minutes, window_minutes):
@@ -144,12 +152,14 @@ def _group_getters(
             groups[key][1].extend(members)
         else:
             groups[key] = (bucket, list(members))
-    getters: list[tuple[int, _Getter]] = []
+    getters: list[tuple[int, _Getter, tuple[int, ...]]] = []
     for bucket, indexes in groups.values():
+        getter: _Getter
         if len(indexes) == 1:
-            getters.append((bucket, _SingleGetter(indexes[0])))
+            getter = _SingleGetter(indexes[0])
         else:
-            getters.append((bucket, itemgetter(*indexes)))
+            getter = itemgetter(*indexes)
+        getters.append((bucket, getter, tuple(indexes)))
     return tuple(getters)
 
 
@@ -187,27 +197,25 @@ class _YearProfile:
     def __init__(
         self,
         load: Sequence[Decimal],
+        scaled: ScaledLoad | None,
         year: int,
         interval_minutes: int,
         signature: tuple[tuple[int, ...], ...],
         needs_peaks: bool,
     ) -> None:
         self.load = load
+        self.scaled = scaled
         self.year = year
         self.interval_minutes = interval_minutes
         self.signature = signature
-        energy: dict[int, Decimal] = {}
-        peaks: dict[int, Decimal] = {}
-        kw_per_kwh = Decimal(60) / Decimal(interval_minutes)
         groups = _group_getters(year, interval_minutes, interval_minutes, signature)
-        if needs_peaks:
-            for bucket, getter in groups:
-                values = getter(load)
-                energy[bucket] = sum(values, ZERO)
-                peaks[bucket] = max(values)
-        else:
-            for bucket, getter in groups:
-                energy[bucket] = sum(getter(load), ZERO)
+        found = None
+        if scaled is not None:
+            found = _scaled_energy_and_peaks(load, scaled, groups, needs_peaks)
+        if found is None:
+            found = _decimal_energy_and_peaks(load, groups, needs_peaks)
+        energy, peaks = found
+        kw_per_kwh = Decimal(60) / Decimal(interval_minutes)
         if kw_per_kwh != 1:
             peaks = {bucket: value * kw_per_kwh for bucket, value in peaks.items()}
         self.energy = _by_month(energy)
@@ -239,9 +247,58 @@ class _YearProfile:
         kw_per_kwh = Decimal(60) / Decimal(window)
         peaks: dict[int, Decimal] = {}
         groups = _group_getters(self.year, self.interval_minutes, window, self.signature)
-        for bucket, getter in groups:
+        for bucket, getter, _ in groups:
             peaks[bucket] = max(getter(series)) * kw_per_kwh
         return peaks
+
+
+_Groups = tuple[tuple[int, _Getter, tuple[int, ...]], ...]
+_EnergyAndPeaks = tuple[dict[int, Decimal], dict[int, Decimal]]
+
+
+def _decimal_energy_and_peaks(
+    load: Sequence[Decimal], groups: _Groups, needs_peaks: bool
+) -> _EnergyAndPeaks:
+    """Sum each group's energy (kWh) and take its largest value, on the Decimals."""
+    energy: dict[int, Decimal] = {}
+    peaks: dict[int, Decimal] = {}
+    if needs_peaks:
+        for bucket, getter, _ in groups:
+            values = getter(load)
+            energy[bucket] = sum(values, ZERO)
+            peaks[bucket] = max(values)
+    else:
+        for bucket, getter, _ in groups:
+            energy[bucket] = sum(getter(load), ZERO)
+    return energy, peaks
+
+
+def _scaled_energy_and_peaks(
+    load: Sequence[Decimal], scaled: ScaledLoad, groups: _Groups, needs_peaks: bool
+) -> _EnergyAndPeaks | None:
+    """Compute what ``_decimal_energy_and_peaks`` returns, equal digit for digit, on ints.
+
+    Each energy sum is the Decimal with the most decimal places of its terms, as the
+    Decimal sum has. Each peak is the load's own first largest Decimal of the group.
+    Returns ``None`` when a sum has more digits than the context precision, because the
+    Decimal sum rounds there.
+    """
+    precision = getcontext().prec
+    ints = scaled.scaled
+    value_places = scaled.value_places
+    places = scaled.places
+    energy: dict[int, Decimal] = {}
+    peaks: dict[int, Decimal] = {}
+    for bucket, getter, indexes in groups:
+        values = getter(ints)
+        group_places = max(getter(value_places)) if places else 0
+        total = scaled.to_decimal(sum(values), group_places, precision)
+        if total is None:
+            return None
+        energy[bucket] = total
+        if needs_peaks:
+            peaks[bucket] = load[indexes[values.index(max(values))]]
+    return energy, peaks
 
 
 class _MonthPeaks:
@@ -273,9 +330,10 @@ def rate_year(
     twelve bills before their monthly minimum top-ups; the shortfall is added to
     December's ``minimum_charge_adjustment``.
     """
-    _check_load(load, year, interval_minutes)
+    scaled = scaled_form_of(load)
+    _check_load(load, year, interval_minutes, scaled)
     profile = _YearProfile(
-        load, year, interval_minutes, _signature(tariff), _needs_peaks(tariff)
+        load, scaled, year, interval_minutes, _signature(tariff), _needs_peaks(tariff)
     )
 
     months: list[MonthCharges] = []
@@ -328,8 +386,14 @@ def rate_year(
 
 
 def load_csv(path: str | Path) -> list[Decimal]:
-    """Read a one-column load CSV whose header is ``kWh``; return the values as Decimals."""
-    values: list[Decimal] = []
+    """Read a one-column load CSV whose header is ``kWh``; return the values as Decimals.
+
+    The list also carries the values' exact scaled-integer form, which ``rate_year``
+    sums faster than the Decimals. Changing the list drops that form (see
+    ``billing_engine.scaled_load``) but never changes a result.
+    """
+    values = LoadList()
+    texts: list[str] = []
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -342,8 +406,9 @@ def load_csv(path: str | Path) -> list[Decimal]:
                 continue
             if len(row) != 1:
                 raise InvalidLoad(f"{path} line {line_number}: expected one value, got {row!r}")
+            text = row[0].strip()
             try:
-                value = Decimal(row[0].strip())
+                value = Decimal(text)
             except InvalidOperation:
                 raise InvalidLoad(
                     f"{path} line {line_number}: {row[0]!r} is not a number"
@@ -351,6 +416,8 @@ def load_csv(path: str | Path) -> list[Decimal]:
             if not value.is_finite():
                 raise InvalidLoad(f"{path} line {line_number}: {row[0]!r} is not finite")
             values.append(value)
+            texts.append(text)
+    values.scaled_form = scale_load(values, texts)
     return values
 
 
