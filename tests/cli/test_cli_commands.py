@@ -1,0 +1,87 @@
+"""``upm --help``, ``upm db`` and the argument errors of ``upm bill-run``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.orm import Session
+
+from app.billing.models import BillingCycle
+from app.migrate import current_revision
+from tests.cli.support import flat
+
+Upm = Callable[..., Result]
+
+
+def test_help_lists_commands(upm: Upm) -> None:
+    result = upm("--help")
+
+    assert result.exit_code == 0
+    for command in ("db", "import-reads", "bill-run", "rate", "demo", "serve"):
+        assert re.search(rf"│ {re.escape(command)}\s", result.output), command
+
+
+def test_db_upgrade_fresh_sqlite(upm: Upm, fresh_sqlite_url: str) -> None:
+    database_file = Path(fresh_sqlite_url.removeprefix("sqlite:///"))
+    assert not database_file.exists()
+
+    result = upm("db", "upgrade")
+
+    assert result.exit_code == 0
+    assert "database at revision 0001_foundation" in flat(result.output)
+    assert database_file.is_file()
+    assert current_revision(fresh_sqlite_url) == "0001_foundation"
+    engine = create_engine(fresh_sqlite_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"accounts", "bills", "bill_lines", "journal_entries", "reads"} <= tables
+
+
+def test_db_upgrade_twice_is_noop(upm: Upm, fresh_sqlite_url: str) -> None:
+    first = upm("db", "upgrade")
+    second = upm("db", "upgrade")
+    current = upm("db", "current")
+
+    assert first.exit_code == 0
+    assert second.exit_code == 0
+    assert "database at revision 0001_foundation" in flat(second.output)
+    assert current.exit_code == 0
+    assert flat(current.output) == "0001_foundation"
+
+
+@pytest.mark.parametrize("period", ["2026-13", "2026-00", "2026-1", "November"])
+def test_bill_run_bad_period_exits_2(upm: Upm, db_url: str, period: str) -> None:
+    result = upm("bill-run", "--cycle", "C1", "--period", period)
+
+    assert result.exit_code == 2
+    assert f"period '{period}' is not a month" in flat(result.stderr)
+    assert "YYYY-MM" in flat(result.stderr)
+    assert result.stdout.strip() == ""
+
+
+def test_bill_run_unknown_cycle_exits_2(upm: Upm, session: Session) -> None:
+    session.add_all(
+        [BillingCycle(code="C2", name="Cycle 2"), BillingCycle(code="C1", name="Cycle 1")]
+    )
+    session.commit()
+
+    result = upm("bill-run", "--cycle", "C9", "--period", "2026-11")
+
+    assert result.exit_code == 2
+    message = flat(result.stderr)
+    assert "billing cycle 'C9' not found" in message
+    assert "known cycles: C1, C2" in message
+
+
+def test_bill_run_empty_database_lists_none(upm: Upm, db_url: str) -> None:
+    result = upm("bill-run", "--cycle", "C1", "--period", "2026-11")
+
+    assert result.exit_code == 2
+    assert "known cycles: none" in flat(result.stderr)
