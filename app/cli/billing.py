@@ -16,11 +16,16 @@ from app.db import get_session_factory
 from app.settings import get_settings
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def print_summary(summary: BillRunSummary) -> None:
     console.print(
         f"bill run {summary.run_id}: cycle {summary.cycle}, period {summary.period}: "
-        f"{summary.bills_created} bills created now, {summary.bills_in_run} in the run, "
-        f"{len(summary.exceptions)} exceptions"
+        f"{_count(summary.bills_created, 'bill')} created now, "
+        f"{_count(summary.bills_in_run, 'bill')} in the run, "
+        f"{_count(len(summary.exceptions), 'exception')}"
     )
     table = Table("service", "billed", title=f"Totals, cycle {summary.cycle} {summary.period}")
     for service, amount in summary.totals_by_service.items():

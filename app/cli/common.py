@@ -11,8 +11,9 @@ from rich.console import Console
 
 from app.errors import DomainError
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap keeps long messages (paths, reasons) whole when output goes to a pipe or file.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager
