@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from app.audit.service import cli_actor
 from app.billing.periods import parse_period, previous_full_month
@@ -27,49 +27,41 @@ SERVICES = ("water", "sewer", "trash", "electric")
 
 
 def print_demo_summary(summaries: list[BillRunSummary]) -> None:
-    """Print one table of every run's totals by service, then every exception."""
-    table = Table(
-        "cycle",
-        "period",
-        "accounts",
-        "bills",
-        "exceptions",
-        *SERVICES,
-        "total",
-        title="Bill runs",
-        title_justify="left",
+    """Print the runs by cycle, the amounts by service, then every exception."""
+    runs = Table(
+        "cycle", "period", "bills", "exceptions", "billed", title="Bill runs", title_justify="left"
     )
     for summary in summaries:
-        table.add_row(
+        runs.add_row(
             summary.cycle,
             summary.period,
-            f"{summary.accounts:,}",
             f"{summary.bills_in_run:,}",
             f"{len(summary.exceptions):,}",
-            *(f"{summary.totals_by_service.get(s, Decimal(0)):,.2f}" for s in SERVICES),
             f"{summary.total_billed:,.2f}",
         )
-    table.add_section()
-    table.add_row(
+    runs.add_section()
+    runs.add_row(
         "all",
         "",
-        f"{sum(s.accounts for s in summaries):,}",
         f"{sum(s.bills_in_run for s in summaries):,}",
         f"{sum(len(s.exceptions) for s in summaries):,}",
-        *(
-            f"{sum((x.totals_by_service.get(s, Decimal(0)) for x in summaries), Decimal(0)):,.2f}"
-            for s in SERVICES
-        ),
         f"{sum((s.total_billed for s in summaries), Decimal(0)):,.2f}",
         style="bold",
     )
-    console.print(table)
+    console.print(runs)
+
+    services = Table("service", "billed", title="Billed by service", title_justify="left")
+    for service in SERVICES:
+        amount = sum((s.totals_by_service.get(service, Decimal(0)) for s in summaries), Decimal(0))
+        services.add_row(service, f"{amount:,.2f}")
+    console.print(services)
+
     exceptions = [(s.cycle, row) for s in summaries for row in s.exceptions]
     if exceptions:
         listing = Table(
             "cycle",
             "account",
-            "code",
+            Column("code", no_wrap=True),
             "reason",
             title="Not billed (exceptions)",
             title_justify="left",

@@ -421,10 +421,12 @@ class CityBuilder:
             series.append((start, gallons, ReadType.ACTUAL))
         else:
             day = first_read
-            while day <= period.start:
+            while day < period.start:
                 series.append((day, gallons, ReadType.ACTUAL))
                 gallons += self.monthly_gallons(base, day.month)
                 day = _month_start(day, -1)
+            # The opening read of the billed month; its usage is added below.
+            series.append((period.start, gallons, ReadType.ACTUAL))
         if case == "rollover":
             # Shift the history so the period opens 1,500 gallons below the modulus.
             offset = 10**WATER_DIALS - 1_500 - gallons
