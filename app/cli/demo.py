@@ -29,12 +29,20 @@ SERVICES = ("water", "sewer", "trash", "electric")
 def print_demo_summary(summaries: list[BillRunSummary]) -> None:
     """Print the runs by cycle, the amounts by service, then every exception."""
     runs = Table(
-        "cycle", "period", "bills", "exceptions", "billed", title="Bill runs", title_justify="left"
+        "cycle",
+        "period",
+        "accounts",
+        "bills",
+        "exceptions",
+        "billed",
+        title="Bill runs",
+        title_justify="left",
     )
     for summary in summaries:
         runs.add_row(
             summary.cycle,
             summary.period,
+            f"{summary.accounts:,}",
             f"{summary.bills_in_run:,}",
             f"{len(summary.exceptions):,}",
             f"{summary.total_billed:,.2f}",
@@ -43,6 +51,7 @@ def print_demo_summary(summaries: list[BillRunSummary]) -> None:
     runs.add_row(
         "all",
         "",
+        f"{sum(s.accounts for s in summaries):,}",
         f"{sum(s.bills_in_run for s in summaries):,}",
         f"{sum(len(s.exceptions) for s in summaries):,}",
         f"{sum((s.total_billed for s in summaries), Decimal(0)):,.2f}",

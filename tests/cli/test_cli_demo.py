@@ -59,9 +59,9 @@ def _table_rows(output: str) -> list[list[str]]:
 
 
 def _run_counts(output: str) -> dict[str, list[str]]:
-    """Map each row of the bill-run table to its period, bills and exceptions."""
+    """Map each row of the bill-run table to its period, accounts, bills and exceptions."""
     return {
-        row[0]: row[1:4]
+        row[0]: row[1:5]
         for row in _table_rows(output)
         if len(row) >= 5 and (re.fullmatch(r"\d{4}-\d{2}", row[1]) or row[0] == "all")
     }
@@ -72,12 +72,12 @@ def _run_counts(output: str) -> dict[str, list[str]]:
 # (position 8) is on C1 and the missing read (position 6) on C3. The Green Button
 # customer has its own cycle, billed for December 2011.
 EXPECTED_RUNS = {
-    "C1": ["2026-11", "5", "1"],
-    "C2": ["2026-11", "6", "0"],
-    "C3": ["2026-11", "5", "1"],
-    "C4": ["2026-11", "6", "0"],
-    "GB": ["2011-12", "1", "0"],
-    "all": ["", str(DEMO_BILLS), "2"],
+    "C1": ["2026-11", "6", "5", "1"],
+    "C2": ["2026-11", "6", "6", "0"],
+    "C3": ["2026-11", "6", "5", "1"],
+    "C4": ["2026-11", "6", "6", "0"],
+    "GB": ["2011-12", "1", "1", "0"],
+    "all": ["", str(DEMO_ACCOUNTS), str(DEMO_BILLS), "2"],
 }
 
 
