@@ -35,10 +35,22 @@ _GALLONS_PER_UNIT: dict[Unit, Fraction] = {
 }
 
 
-def _to_decimal(value: Fraction) -> Decimal:
+#: Exact factor between each pair of volume units, computed once.
+_VOLUME_FACTORS: dict[tuple[Unit, Unit], Fraction] = {
+    (source, target): source_gallons / target_gallons
+    for source, source_gallons in _GALLONS_PER_UNIT.items()
+    for target, target_gallons in _GALLONS_PER_UNIT.items()
+}
+_ONE = Fraction(1)
+_UNIT_VALUES = frozenset(unit.value for unit in Unit)
+
+
+def _to_decimal(numerator: int, denominator: int) -> Decimal:
+    # An integer quotient depends only on the value of the fraction, so the numerator and
+    # denominator need not be in lowest terms.
     with localcontext() as context:
         context.prec = CONVERSION_PRECISION
-        return Decimal(value.numerator) / Decimal(value.denominator)
+        return Decimal(numerator) / Decimal(denominator)
 
 
 def conversion_factor(
@@ -52,7 +64,7 @@ def conversion_factor(
     source = Unit(from_unit)
     target = Unit(to_unit)
     if source == target:
-        return Fraction(1)
+        return _ONE
     if Unit.KWH in (source, target):
         raise UnitConversionError(
             f"cannot convert {source} to {target}: kWh is electric energy and converts to "
@@ -75,7 +87,7 @@ def conversion_factor(
         if source == Unit.THERM:
             return (1 / heat) * _GALLONS_PER_UNIT[Unit.CCF] / _GALLONS_PER_UNIT[target]
         return _GALLONS_PER_UNIT[source] / _GALLONS_PER_UNIT[Unit.CCF] * heat
-    return _GALLONS_PER_UNIT[source] / _GALLONS_PER_UNIT[target]
+    return _VOLUME_FACTORS[source, target]
 
 
 def convert(
@@ -86,7 +98,10 @@ def convert(
     therms_per_ccf: Decimal | None = None,
 ) -> Decimal:
     """Convert ``quantity`` exactly and return it as a Decimal of 28 significant digits."""
+    if from_unit == to_unit and isinstance(from_unit, str) and from_unit in _UNIT_VALUES:
+        return quantity
     factor = conversion_factor(from_unit, to_unit, therms_per_ccf=therms_per_ccf)
     if factor == 1:
         return quantity
-    return _to_decimal(Fraction(quantity) * factor)
+    numerator, denominator = quantity.as_integer_ratio()
+    return _to_decimal(numerator * factor.numerator, denominator * factor.denominator)
