@@ -31,6 +31,7 @@ from billing_engine.tariff import (
     Tariff,
     TierBasis,
     Tiers,
+    step_label,
 )
 
 HUNDRED = Decimal(100)
@@ -79,22 +80,21 @@ def tier_quantities(total: Decimal, tiers: Tiers, scale: Decimal) -> list[Decima
 
     The last tier is unlimited, so the quantities always add up to ``total``.
     """
+    # The conditional expressions pick the same operand that max() and min() return,
+    # the first one on a tie, so each quantity keeps the same Decimal exponent.
     quantities: list[Decimal] = []
     lower = ZERO
     for tier in tiers:
-        if tier.limit is None:
-            quantities.append(max(total - lower, ZERO))
+        limit = tier.limit
+        if limit is None:
+            rest = total - lower
+            quantities.append(ZERO if ZERO > rest else rest)
             break
-        upper = tier.limit * scale
-        quantities.append(max(min(total, upper) - lower, ZERO))
-        lower = max(upper, lower)
+        upper = limit * scale
+        step = (upper if upper < total else total) - lower
+        quantities.append(ZERO if ZERO > step else step)
+        lower = lower if lower > upper else upper
     return quantities
-
-
-def _step_label(name: str, tier: int, tier_count: int) -> str:
-    if tier_count == 1:
-        return name
-    return f"{name} tier {tier + 1}"
 
 
 def price_energy(
@@ -110,12 +110,16 @@ def price_energy(
     ``total_scale`` multiplies the limits when all active periods share them (proportional
     split of the total); ``period_scales[p]`` multiplies period ``p``'s own limits otherwise.
     """
-    periods = sorted(set(active_periods) | {p for p, q in consumption.items() if q})
-    limit_sets = {tuple(t.limit for t in charge.periods[p]) for p in periods}
+    if len(active_periods) == 1 and len(consumption) == 1 and active_periods[0] in consumption:
+        periods = [active_periods[0]]  # the common case of one period, without a set and sort
+    else:
+        periods = sorted(set(active_periods).union([p for p, q in consumption.items() if q]))
+    tier_limits = charge.tier_limits
+    labels = charge.step_labels
     amount = ZERO
     details: list[LineDetail] = []
-    if len(limit_sets) <= 1:
-        total = sum((consumption.get(p, ZERO) for p in periods), ZERO)
+    if len(periods) <= 1 or len({tier_limits[p] for p in periods}) == 1:
+        total = sum([consumption.get(p, ZERO) for p in periods], ZERO)
         if total == 0:
             return ZERO, details
         reference = charge.periods[periods[0]]
@@ -129,8 +133,7 @@ def price_energy(
                 share = tier_quantity * quantity / total
                 price = charge.periods[period][tier].unit_price
                 amount += share * price
-                label = _step_label(charge.period_name(period), tier, len(reference))
-                details.append(LineDetail(label, share, unit, price))
+                details.append(LineDetail(labels[period][tier], share, unit, price))
         return amount, details
     for period in periods:
         quantity = consumption.get(period, ZERO)
@@ -144,8 +147,7 @@ def price_energy(
                 continue
             price = tiers[tier].unit_price
             amount += tier_quantity * price
-            label = _step_label(charge.period_name(period), tier, len(tiers))
-            details.append(LineDetail(label, tier_quantity, unit, price))
+            details.append(LineDetail(labels[period][tier], tier_quantity, unit, price))
     return amount, details
 
 
@@ -159,17 +161,18 @@ def price_demand_tiers(
             continue
         price = tiers[tier].unit_price
         amount += quantity * price
-        details.append(LineDetail(_step_label(label, tier, len(tiers)), quantity, unit, price))
+        details.append(LineDetail(step_label(label, tier, len(tiers)), quantity, unit, price))
     return amount
 
 
 def _energy_line(tariff: Tariff, charge: EnergyCharge, usage: SegmentUsage) -> ChargeLine:
+    periods_by_month = charge.periods_by_month
     days_by_period: dict[int, int] = {}
     for month, days in usage.month_days.items():
-        for period in charge.periods_by_month[month - 1]:
+        for period in periods_by_month[month - 1]:
             days_by_period[period] = days_by_period.get(period, 0) + days
 
-    consumption: dict[int, Decimal] = {}
+    consumption: dict[int, Decimal]
     if usage.energy_buckets is None:
         if not charge.is_month_constant:
             raise RatingError(
@@ -178,19 +181,25 @@ def _energy_line(tariff: Tariff, charge: EnergyCharge, usage: SegmentUsage) -> C
                 "is required",
                 code="interval_data_required",
             )
-        for period, days in days_by_period.items():
-            consumption[period] = usage.consumption * days / usage.days
+        total = usage.consumption
+        segment_days = usage.days
+        consumption = {
+            period: total * days / segment_days for period, days in days_by_period.items()
+        }
     else:
+        consumption = {}
         bucket_periods = charge.bucket_periods
         for bucket, quantity in usage.energy_buckets.items():
             period = bucket_periods[bucket]
             consumption[period] = consumption.get(period, ZERO) + quantity
 
     if charge.consumption_basis == ConsumptionBasis.WATER and usage.water_cap_ratio != 1:
-        consumption = {p: q * usage.water_cap_ratio for p, q in consumption.items()}
+        ratio = usage.water_cap_ratio
+        consumption = {p: q * ratio for p, q in consumption.items()}
+
+    basis = charge.tier_basis
 
     def scale(days: int) -> Decimal:
-        basis = charge.tier_basis
         if basis == TierBasis.MONTH:
             return Decimal(days) / Decimal(usage.nominal_days)
         if basis == TierBasis.DAY:
@@ -201,13 +210,19 @@ def _energy_line(tariff: Tariff, charge: EnergyCharge, usage: SegmentUsage) -> C
         return peak * days
 
     period_scales = {p: scale(d) for p, d in days_by_period.items()}
+    # scale() is pure, so a period active on every day of the segment lends its result.
+    segment_scale = next(
+        (period_scales[p] for p, d in days_by_period.items() if d == usage.days), None
+    )
+    if segment_scale is None:
+        segment_scale = scale(usage.days)
     for period in consumption:
-        period_scales.setdefault(period, scale(usage.days))
+        period_scales.setdefault(period, segment_scale)
     amount, details = price_energy(
         charge,
         consumption,
         sorted(days_by_period),
-        scale(usage.days),
+        segment_scale,
         period_scales,
         usage.unit,
     )

@@ -26,6 +26,8 @@ from billing_engine.tariff import (
 from billing_engine.units import Unit, convert
 
 SECONDS_PER_HOUR = 3600
+#: Decimal one: Decimals are immutable, so one instance serves every call.
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -215,14 +217,20 @@ def _rate_register(
             f"negative peak demand {usage.peak_demand} kW; check the demand register read",
             code="negative_usage",
         )
-    service_days = sum(segment.days for segment in segments)
+    if len(segments) == 1:
+        service_days = segments[0].days
+    else:
+        service_days = sum(segment.days for segment in segments)
+    nominal_days = nominal.days
+    last = len(segments) - 1
     lines: list[ChargeLine] = []
     for number, segment in enumerate(segments):
         tariff = segment.tariff
+        days = segment.days
         quantity = convert(
             usage.quantity, usage.unit, tariff.unit, therms_per_ccf=therms_per_ccf
         )
-        cap_ratio = Decimal(1)
+        cap_ratio = ONE
         if (
             tariff.winter_average_cap is not None
             and winter_average is not None
@@ -230,14 +238,14 @@ def _rate_register(
         ):
             cap_ratio = max(winter_average, ZERO) / usage.quantity
         segment_usage = SegmentUsage(
-            days=segment.days,
-            nominal_days=nominal.days,
+            days=days,
+            nominal_days=nominal_days,
             month_days=month_days(segment.start, segment.end),
-            consumption=quantity * segment.days / service_days,
+            consumption=quantity * days / service_days,
             unit=str(tariff.unit),
             register_peak_kw=usage.peak_demand,
             water_cap_ratio=cap_ratio,
-            include_per_bill=number == len(segments) - 1,
+            include_per_bill=number == last,
         )
         lines.extend(price_segment(tariff, segment_usage))
     return lines

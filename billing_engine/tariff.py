@@ -7,7 +7,7 @@ Saturday and Sunday use ``weekend_schedule``. Holidays are not modelled.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -149,6 +149,22 @@ def _check_schedule(code: str, field_name: str, schedule: Schedule, period_count
                 )
 
 
+def step_label(name: str, tier: int, tier_count: int) -> str:
+    """Return a line detail's label: the period name, with the tier when there are several."""
+    if tier_count == 1:
+        return name
+    return f"{name} tier {tier + 1}"
+
+
+def _step_labels(
+    periods: Sequence[Tiers], period_name: Callable[[int], str]
+) -> tuple[tuple[str, ...], ...]:
+    return tuple(
+        tuple(step_label(period_name(period), tier, len(tiers)) for tier in range(len(tiers)))
+        for period, tiers in enumerate(periods)
+    )
+
+
 def _bucket_periods(weekday: Schedule, weekend: Schedule) -> tuple[int, ...]:
     periods = [0] * BUCKETS
     for month in range(1, MONTHS + 1):
@@ -228,6 +244,16 @@ class EnergyCharge:
     def periods_by_month(self) -> tuple[frozenset[int], ...]:
         return _periods_by_month(self.weekday_schedule, self.weekend_schedule)
 
+    @cached_property
+    def tier_limits(self) -> tuple[tuple[Decimal | None, ...], ...]:
+        """Tier limits of each period, compared to see whether periods share their tiers."""
+        return tuple(tuple(tier.limit for tier in tiers) for tiers in self.periods)
+
+    @cached_property
+    def step_labels(self) -> tuple[tuple[str, ...], ...]:
+        """Detail label of each tier of each period."""
+        return _step_labels(self.periods, self.period_name)
+
     def period_name(self, period: int) -> str:
         if self.period_names:
             return self.period_names[period]
@@ -286,6 +312,11 @@ class DemandCharge:
             schedule = constant_schedule(self.month_periods)
             return _bucket_periods(schedule, schedule)
         return _bucket_periods(self.weekday_schedule, self.weekend_schedule)
+
+    @cached_property
+    def step_labels(self) -> tuple[tuple[str, ...], ...]:
+        """Detail label of each tier of each period."""
+        return _step_labels(self.periods, self.period_name)
 
     def period_name(self, period: int) -> str:
         if self.period_names:
