@@ -165,7 +165,66 @@ def price_demand_tiers(
     return amount
 
 
+def _tier_scale(charge: EnergyCharge, usage: SegmentUsage, days: int) -> Decimal:
+    """Return the factor on the tier limits of a period active ``days`` days of the segment."""
+    basis = charge.tier_basis
+    if basis == TierBasis.MONTH:
+        return Decimal(days) / Decimal(usage.nominal_days)
+    if basis == TierBasis.DAY:
+        return Decimal(days)
+    peak = usage.billing_peak_kw(charge.code)
+    if basis == TierBasis.DEMAND:
+        return peak
+    return peak * days
+
+
+def _one_month_register_line(charge: EnergyCharge, usage: SegmentUsage) -> ChargeLine:
+    """Price register usage of a segment within one month on a month-constant charge.
+
+    That month has one period, active on every day of the segment. This is the general
+    path below with its dicts and sets of one entry unrolled: the same Decimal operations
+    in the same order, so the line is the same.
+    """
+    ((month, days),) = usage.month_days.items()
+    (period,) = charge.periods_by_month[month - 1]
+    quantity = usage.consumption * days / usage.days
+    if charge.consumption_basis == ConsumptionBasis.WATER and usage.water_cap_ratio != 1:
+        quantity = quantity * usage.water_cap_ratio
+    # With one period, the general path tiers the total on the segment's scale.
+    tier_scale = _tier_scale(charge, usage, usage.days)
+    # sum() of one value adds it to ZERO, which can change its exponent.
+    total = ZERO + quantity
+    amount = ZERO
+    details: list[LineDetail] = []
+    if total != 0:
+        tiers = charge.periods[period]
+        labels = charge.step_labels[period]
+        unit = usage.unit
+        for tier, tier_quantity in enumerate(tier_quantities(total, tiers, tier_scale)):
+            if tier_quantity == 0:
+                continue
+            share = tier_quantity * quantity / total
+            price = tiers[tier].unit_price
+            amount += share * price
+            details.append(LineDetail(labels[tier], share, unit, price))
+    return ChargeLine(
+        charge.code,
+        ChargeKind.ENERGY,
+        charge.name,
+        total,
+        usage.unit,
+        round_money(amount),
+        tuple(details),
+    )
+
+
 def _energy_line(tariff: Tariff, charge: EnergyCharge, usage: SegmentUsage) -> ChargeLine:
+    if (
+        usage.energy_buckets is None
+        and len(usage.month_days) == 1
+        and charge.is_month_constant
+    ):
+        return _one_month_register_line(charge, usage)
     periods_by_month = charge.periods_by_month
     days_by_period: dict[int, int] = {}
     for month, days in usage.month_days.items():
@@ -197,25 +256,13 @@ def _energy_line(tariff: Tariff, charge: EnergyCharge, usage: SegmentUsage) -> C
         ratio = usage.water_cap_ratio
         consumption = {p: q * ratio for p, q in consumption.items()}
 
-    basis = charge.tier_basis
-
-    def scale(days: int) -> Decimal:
-        if basis == TierBasis.MONTH:
-            return Decimal(days) / Decimal(usage.nominal_days)
-        if basis == TierBasis.DAY:
-            return Decimal(days)
-        peak = usage.billing_peak_kw(charge.code)
-        if basis == TierBasis.DEMAND:
-            return peak
-        return peak * days
-
-    period_scales = {p: scale(d) for p, d in days_by_period.items()}
-    # scale() is pure, so a period active on every day of the segment lends its result.
+    period_scales = {p: _tier_scale(charge, usage, d) for p, d in days_by_period.items()}
+    # _tier_scale() is pure, so a period active on every day of the segment lends its result.
     segment_scale = next(
         (period_scales[p] for p, d in days_by_period.items() if d == usage.days), None
     )
     if segment_scale is None:
-        segment_scale = scale(usage.days)
+        segment_scale = _tier_scale(charge, usage, usage.days)
     for period in consumption:
         period_scales.setdefault(period, segment_scale)
     amount, details = price_energy(
@@ -368,6 +415,8 @@ def price_segment(tariff: Tariff, usage: SegmentUsage) -> list[ChargeLine]:
     riders then apply to the lines they name.
     """
     lines: dict[str, ChargeLine] = {}
+    minimums: list[MinimumCharge] = []
+    riders: list[Rider] = []
     for charge in tariff.charges:
         line: ChargeLine | None = None
         if isinstance(charge, FixedCharge):
@@ -376,18 +425,21 @@ def price_segment(tariff: Tariff, usage: SegmentUsage) -> list[ChargeLine]:
             line = _energy_line(tariff, charge, usage)
         elif isinstance(charge, DemandCharge):
             line = _demand_line(tariff, charge, usage)
+        elif isinstance(charge, MinimumCharge):
+            minimums.append(charge)
+        elif isinstance(charge, Rider):
+            riders.append(charge)
         if line is not None:
             lines[charge.code] = line
 
-    base = sum((line.amount for line in lines.values()), ZERO)
-    for charge in tariff.charges:
-        if isinstance(charge, MinimumCharge):
+    if minimums:
+        base = sum((line.amount for line in lines.values()), ZERO)
+        for charge in minimums:
             minimum = _minimum_line(charge, base, usage)
             if minimum is not None:
                 lines[charge.code] = minimum
 
-    for charge in tariff.charges:
-        if isinstance(charge, Rider):
-            lines[charge.code] = _rider_line(charge, lines, usage)
+    for charge in riders:
+        lines[charge.code] = _rider_line(charge, lines, usage)
 
     return [lines[c.code] for c in tariff.charges if c.code in lines]

@@ -6,7 +6,7 @@ Volume factors are exact rationals: 1 ft3 = 1728/231 gal (a US gallon is 231 in3
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import Decimal, getcontext
 from enum import StrEnum
 from fractions import Fraction
 
@@ -42,15 +42,22 @@ _VOLUME_FACTORS: dict[tuple[Unit, Unit], Fraction] = {
     for target, target_gallons in _GALLONS_PER_UNIT.items()
 }
 _ONE = Fraction(1)
+#: The same factors as (numerator, denominator), keyed by the units' names, which a Unit
+#: member equals and hashes like.
+_VOLUME_RATIOS: dict[tuple[str, str], tuple[int, int]] = {
+    (source.value, target.value): (factor.numerator, factor.denominator)
+    for (source, target), factor in _VOLUME_FACTORS.items()
+}
 _UNIT_VALUES = frozenset(unit.value for unit in Unit)
 
 
 def _to_decimal(numerator: int, denominator: int) -> Decimal:
     # An integer quotient depends only on the value of the fraction, so the numerator and
     # denominator need not be in lowest terms.
-    with localcontext() as context:
-        context.prec = CONVERSION_PRECISION
-        return Decimal(numerator) / Decimal(denominator)
+    # A copy of the current context, like localcontext(), so only the precision differs.
+    context = getcontext().copy()
+    context.prec = CONVERSION_PRECISION
+    return context.divide(Decimal(numerator), Decimal(denominator))
 
 
 def conversion_factor(
@@ -98,10 +105,15 @@ def convert(
     therms_per_ccf: Decimal | None = None,
 ) -> Decimal:
     """Convert ``quantity`` exactly and return it as a Decimal of 28 significant digits."""
-    if from_unit == to_unit and isinstance(from_unit, str) and from_unit in _UNIT_VALUES:
-        return quantity
-    factor = conversion_factor(from_unit, to_unit, therms_per_ccf=therms_per_ccf)
-    if factor == 1:
-        return quantity
+    ratio = None
+    if isinstance(from_unit, str) and isinstance(to_unit, str):
+        if from_unit == to_unit and from_unit in _UNIT_VALUES:
+            return quantity
+        ratio = _VOLUME_RATIOS.get((from_unit, to_unit))
+    if ratio is None:
+        factor = conversion_factor(from_unit, to_unit, therms_per_ccf=therms_per_ccf)
+        if factor == 1:
+            return quantity
+        ratio = (factor.numerator, factor.denominator)
     numerator, denominator = quantity.as_integer_ratio()
-    return _to_decimal(numerator * factor.numerator, denominator * factor.denominator)
+    return _to_decimal(numerator * ratio[0], denominator * ratio[1])
