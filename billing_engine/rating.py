@@ -97,13 +97,18 @@ class ServiceCharges:
         return sum((line.amount for line in self.lines), ZERO_MONEY)
 
 
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
 def month_days(start: date, end: date) -> dict[int, int]:
     """Return the number of days of ``[start, end)`` in each month of the year (1-12)."""
+    if start < end <= _next_month(start):
+        return {start.month: (end - start).days}  # the common case of one month
     days: dict[int, int] = {}
     current = start
     while current < end:
-        next_month = date(current.year + current.month // 12, current.month % 12 + 1, 1)
-        stop = min(next_month, end)
+        stop = min(_next_month(current), end)
         days[current.month] = days.get(current.month, 0) + (stop - current).days
         current = stop
     return days
