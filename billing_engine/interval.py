@@ -284,21 +284,42 @@ def _scaled_energy_and_peaks(
     Decimal sum rounds there.
     """
     precision = getcontext().prec
-    ints = scaled.scaled
-    value_places = scaled.value_places
+    packed = scaled.packed
+    bits = scaled.flag_bits
+    flags = (1 << bits) - 1
     places = scaled.places
     energy: dict[int, Decimal] = {}
     peaks: dict[int, Decimal] = {}
     for bucket, getter, indexes in groups:
-        values = getter(ints)
-        group_places = max(getter(value_places)) if places else 0
-        total = scaled.to_decimal(sum(values), group_places, precision)
+        values = getter(packed)
+        packed_total = sum(values)
+        if packed_total & flags or not places:
+            group_places = places
+        else:
+            group_places = max(getter(scaled.value_places))
+        total = scaled.to_decimal(packed_total >> bits, group_places, precision)
         if total is None:
             return None
         energy[bucket] = total
         if needs_peaks:
-            peaks[bucket] = load[indexes[values.index(max(values))]]
+            peaks[bucket] = load[indexes[_first_max_position(values)]]
     return energy, peaks
+
+
+def _first_max_position(packed: tuple[int, ...]) -> int:
+    """Return the position of the first largest value, ignoring the flag bit.
+
+    The flag is the lowest bit, so only an unflagged copy of a flagged maximum can
+    compare equal to it without the flag, and it may come first.
+    """
+    top = max(packed)
+    position = packed.index(top)
+    if top & 1:
+        try:
+            position = packed.index(top - 1, 0, position)
+        except ValueError:
+            pass
+    return position
 
 
 class _MonthPeaks:

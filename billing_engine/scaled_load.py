@@ -20,24 +20,30 @@ MAX_SCALE_DIGITS = 100
 
 @dataclass(frozen=True)
 class ScaledLoad:
-    """Each value of a load as ``scaled[i] == value[i] * 10**places``, exactly.
+    """Each value of a load as an exact int, with a flag for the most decimal places.
 
-    Only a load of finite, unsigned Decimals has one, so every scaled value is ``>= 0``.
-    ``value_places[i]`` is the number of decimal places of value ``i`` as written, at
-    least 0, because a sum that starts from ``Decimal(0)`` keeps the smallest exponent
-    of its terms and of that zero.
+    ``packed[i]`` is ``value[i] * 10**places`` shifted left by ``flag_bits``, plus 1 when
+    value ``i`` has ``places`` decimal places. A sum of packed values is then the scaled
+    sum above the flag bits and the count of flagged values below them, which tells in
+    one pass whether a group has a value with the most decimal places. That matters
+    because a sum that starts from ``Decimal(0)`` keeps the smallest exponent of its
+    terms and of that zero. ``value_places[i]`` is the decimal places of value ``i`` as
+    written, at least 0. Only a load of finite, unsigned Decimals has a scaled form, so
+    every value is ``>= 0``.
     """
 
     places: int
-    scaled: tuple[int, ...]
+    flag_bits: int
+    packed: tuple[int, ...]
     value_places: tuple[int, ...]
 
     def to_decimal(self, total: int, places: int, precision: int) -> Decimal | None:
         """Return ``total / 10**self.places`` written with ``places`` decimal places.
 
-        This is the Decimal that ``sum(values, Decimal(0))`` returns when the values'
-        most decimal places is ``places``. Returns ``None`` when its coefficient has more
-        than ``precision`` digits, because the Decimal sum would then have been rounded.
+        ``total`` is a sum of scaled values, without the flag bits. The result is the
+        Decimal that ``sum(values, Decimal(0))`` returns when the values' most decimal
+        places is ``places``. Returns ``None`` when its coefficient has more than
+        ``precision`` digits, because the Decimal sum would then have been rounded.
         """
         coefficient = total // 10 ** (self.places - places)
         if coefficient >= 10**precision:
@@ -83,13 +89,18 @@ def scale_load(values: Sequence[Decimal], texts: Sequence[str] | None = None) ->
             return None
         parts.append(found)
     if not parts:
-        return ScaledLoad(0, (), ())
+        return ScaledLoad(0, 1, (), ())
     places = max(0, max(p for _, p in parts))
     if places - min(p for _, p in parts) > MAX_SCALE_DIGITS:
         return None
-    scaled = tuple(coefficient * 10 ** (places - p) for coefficient, p in parts)
+    # Enough bits below each value to count every value of the load as flagged.
+    flag_bits = len(parts).bit_length()
     value_places = tuple(p if p > 0 else 0 for _, p in parts)
-    return ScaledLoad(places, scaled, value_places)
+    packed = tuple(
+        (coefficient * 10 ** (places - p) << flag_bits) | (value_place == places)
+        for (coefficient, p), value_place in zip(parts, value_places, strict=True)
+    )
+    return ScaledLoad(places, flag_bits, packed, value_places)
 
 
 def _drops_scaled_form(name: str) -> Callable[..., Any]:
@@ -138,6 +149,6 @@ def scaled_form_of(load: Sequence[Decimal]) -> ScaledLoad | None:
     """Return the scaled form that ``load`` carries, or ``None`` for any other sequence."""
     if isinstance(load, LoadList):
         scaled = load.scaled_form
-        if scaled is not None and len(scaled.scaled) == len(load):
+        if scaled is not None and len(scaled.packed) == len(load):
             return scaled
     return None

@@ -126,10 +126,28 @@ def test_scale_load_values_exact() -> None:
 
     assert scaled is not None
     assert scaled.places == 3
-    assert scaled.scaled == (1500, 20000, 1)
+    assert scaled.flag_bits == 2
+    # value * 1000, shifted by two flag bits; only 0.001 has the most decimal places.
+    assert scaled.packed == (1500 << 2, 20000 << 2, (1 << 2) | 1)
     assert scaled.value_places == (2, 0, 3)
 
 
 def test_plain_list_has_no_scaled_form() -> None:
     assert scaled_form_of([Decimal(1)]) is None
     assert scaled_form_of(LoadList([Decimal(1)])) is None
+
+
+def test_peak_tie_keeps_first_value(tmp_path: Path) -> None:
+    # 9.5 and 9.50 tie for January's peak; the Decimal path keeps the first, 9.5, and
+    # so must the scaled path, although 9.50 carries the flag of the most places.
+    values = ["1.25"] * 8760
+    values[10] = "9.5"
+    values[20] = "9.50"
+    load = load_csv(write_load(tmp_path / "tie.csv", values))
+    tariff = urdb("fpl__gsld1_general_service_large_demand.json")
+
+    scaled = rate_year(tariff, load, year=2018)
+    plain = rate_year(tariff, list(load), year=2018)
+    assert repr(scaled) == repr(plain)
+    demand = [line for line in scaled.months[0].lines if line.kind == "demand"]
+    assert [str(line.quantity) for line in demand] == ["9.5"]
