@@ -333,8 +333,23 @@ class _MonthPeaks:
         return self.profile.peaks(window, self.month)
 
 
-def _sum_kind(lines: Sequence[ChargeLine], kind: ChargeKind) -> Decimal:
-    return sum((line.amount for line in lines if line.kind == kind), ZERO_MONEY)
+def _month_charges(month: int, lines: Sequence[ChargeLine]) -> MonthCharges:
+    # One pass adds each kind's amounts in line order from ZERO_MONEY, as sum() would.
+    by_kind = dict.fromkeys(ChargeKind, ZERO_MONEY)
+    total = ZERO_MONEY
+    for line in lines:
+        by_kind[line.kind] += line.amount
+        total += line.amount
+    return MonthCharges(
+        month=month,
+        energy_charge=by_kind[ChargeKind.ENERGY],
+        demand_charge=by_kind[ChargeKind.DEMAND],
+        fixed_charge=by_kind[ChargeKind.FIXED],
+        minimum_charge_adjustment=by_kind[ChargeKind.MINIMUM],
+        total=total,
+        rider_charge=by_kind[ChargeKind.RIDER],
+        lines=tuple(lines),
+    )
 
 
 def rate_year(
@@ -370,19 +385,7 @@ def rate_year(
             energy_buckets=energy,
             peak_buckets=_MonthPeaks(profile, month),
         )
-        lines = price_segment(tariff, usage)
-        months.append(
-            MonthCharges(
-                month=month,
-                energy_charge=_sum_kind(lines, ChargeKind.ENERGY),
-                demand_charge=_sum_kind(lines, ChargeKind.DEMAND),
-                fixed_charge=_sum_kind(lines, ChargeKind.FIXED),
-                minimum_charge_adjustment=_sum_kind(lines, ChargeKind.MINIMUM),
-                total=sum((line.amount for line in lines), ZERO_MONEY),
-                rider_charge=_sum_kind(lines, ChargeKind.RIDER),
-                lines=tuple(lines),
-            )
-        )
+        months.append(_month_charges(month, price_segment(tariff, usage)))
 
     annual = ZERO_MONEY
     yearly = [
