@@ -50,12 +50,13 @@ def reset_database(url: str) -> None:
 
 
 def seed(url: str, accounts: int) -> None:
+    from sqlalchemy.orm import Session
+
     from app.billing.periods import parse_period
     from app.db import make_engine
     from app.demo.seed import CityBuilder
     from app.ledger.chart import ensure_chart
     from app.migrate import upgrade
-    from sqlalchemy.orm import Session
 
     upgrade(url)
     engine = make_engine(url)
