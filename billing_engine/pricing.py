@@ -111,7 +111,7 @@ def price_energy(
     split of the total); ``period_scales[p]`` multiplies period ``p``'s own limits otherwise.
     """
     if len(active_periods) == 1 and len(consumption) == 1 and active_periods[0] in consumption:
-        periods = [active_periods[0]]  # the common case of one period, without a set and sort
+        periods = [active_periods[0]]  # one period, the common case, needs no set or sort
     else:
         periods = sorted(set(active_periods).union([p for p, q in consumption.items() if q]))
     tier_limits = charge.tier_limits

@@ -104,7 +104,7 @@ def _next_month(day: date) -> date:
 def month_days(start: date, end: date) -> dict[int, int]:
     """Return the number of days of ``[start, end)`` in each month of the year (1-12)."""
     if start < end <= _next_month(start):
-        return {start.month: (end - start).days}  # the common case of one month
+        return {start.month: (end - start).days}  # one month, the common case, needs no loop
     days: dict[int, int] = {}
     current = start
     while current < end:

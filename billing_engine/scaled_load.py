@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-#: A load whose values need more decimal places (or a larger positive exponent) than
-#: this is rated on its Decimals. It only bounds the size of the ints.
+#: A load whose decimal places and positive exponents span more digits than this gets no
+#: scaled form and is rated on its Decimals. The limit only bounds the size of the ints.
 MAX_SCALE_DIGITS = 100
 
 
@@ -24,8 +24,8 @@ class ScaledLoad:
 
     ``packed[i]`` is ``value[i] * 10**places`` shifted left by ``flag_bits``, plus 1 when
     value ``i`` has ``places`` decimal places. A sum of packed values is then the scaled
-    sum above the flag bits and the count of flagged values below them, which tells in
-    one pass whether a group has a value with the most decimal places. That matters
+    sum above the flag bits and the count of flagged values below them, so one pass shows
+    whether a group has a value with the most decimal places. That matters
     because a sum that starts from ``Decimal(0)`` keeps the smallest exponent of its
     terms and of that zero. ``value_places[i]`` is the decimal places of value ``i`` as
     written, at least 0. Only a load of finite, unsigned Decimals has a scaled form, so

@@ -54,7 +54,8 @@ _UNIT_VALUES = frozenset(unit.value for unit in Unit)
 def _to_decimal(numerator: int, denominator: int) -> Decimal:
     # An integer quotient depends only on the value of the fraction, so the numerator and
     # denominator need not be in lowest terms.
-    # A copy of the current context, like localcontext(), so only the precision differs.
+    # Work in a copy of the current context, as localcontext() would, so that only the
+    # precision differs and the caller's flags stay untouched.
     context = getcontext().copy()
     context.prec = CONVERSION_PRECISION
     return context.divide(Decimal(numerator), Decimal(denominator))

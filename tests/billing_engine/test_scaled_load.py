@@ -1,4 +1,7 @@
-"""The scaled-integer load of load_csv: rate_year must match the Decimal path digit for digit."""
+"""The scaled-integer load of load_csv: rate_year must match the Decimal path digit for digit.
+
+The tests compare repr() because it shows each Decimal's exponent, which == ignores.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from billing_engine import InvalidLoad, Tariff, YearCharges, load_csv, rate_year, tariff_from_urdb
+from billing_engine import InvalidLoad, Tariff, load_csv, rate_year, tariff_from_urdb
 from billing_engine.scaled_load import LoadList, scale_load, scaled_form_of
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -25,11 +28,6 @@ def urdb(name: str) -> Tariff:
     return tariff_from_urdb(json.loads((DATA / "tariffs" / "urdb" / name).read_text()))
 
 
-def exact_repr(result: YearCharges) -> str:
-    """Return the repr, which shows each Decimal's exponent, unlike ``==``."""
-    return repr(result)
-
-
 def write_load(path: Path, values: list[str]) -> Path:
     path.write_text("kWh\n" + "\n".join(values) + "\n", encoding="utf-8")
     return path
@@ -44,7 +42,7 @@ def test_sample_loads_match_decimal_path(load_name: str, tariff_name: str) -> No
     assert scaled_form_of(load) is not None
     scaled = rate_year(tariff, load, year=2018)
     plain = rate_year(tariff, list(load), year=2018)
-    assert exact_repr(scaled) == exact_repr(plain)
+    assert repr(scaled) == repr(plain)
 
 
 def test_trailing_zeros_and_exponents_kept(tmp_path: Path) -> None:
@@ -56,7 +54,7 @@ def test_trailing_zeros_and_exponents_kept(tmp_path: Path) -> None:
     tariff = urdb(TARIFFS[1])
 
     assert scaled_form_of(load) is not None
-    assert exact_repr(rate_year(tariff, load, year=2018)) == exact_repr(
+    assert repr(rate_year(tariff, load, year=2018)) == repr(
         rate_year(tariff, list(load), year=2018)
     )
 
@@ -68,7 +66,7 @@ def test_sum_beyond_precision_uses_decimals(tmp_path: Path) -> None:
     tariff = urdb(TARIFFS[0])
 
     assert scaled_form_of(load) is not None
-    assert exact_repr(rate_year(tariff, load, year=2018)) == exact_repr(
+    assert repr(rate_year(tariff, load, year=2018)) == repr(
         rate_year(tariff, list(load), year=2018)
     )
 
@@ -81,7 +79,7 @@ def test_lower_context_precision_respected() -> None:
         context.prec = 12
         scaled = rate_year(tariff, load, year=2018)
         plain = rate_year(tariff, list(load), year=2018)
-    assert exact_repr(scaled) == exact_repr(plain)
+    assert repr(scaled) == repr(plain)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +99,7 @@ def test_change_drops_scaled_form(change: object) -> None:
     change(load)  # type: ignore[operator]
 
     assert scaled_form_of(load) is None
-    assert exact_repr(rate_year(tariff, load, year=2018)) == exact_repr(
+    assert repr(rate_year(tariff, load, year=2018)) == repr(
         rate_year(tariff, list(load), year=2018)
     )
 
@@ -138,8 +136,8 @@ def test_plain_list_has_no_scaled_form() -> None:
 
 
 def test_peak_tie_keeps_first_value(tmp_path: Path) -> None:
-    # 9.5 and 9.50 tie for January's peak; the Decimal path keeps the first, 9.5, and
-    # so must the scaled path, although 9.50 carries the flag of the most places.
+    # 9.5 and 9.50 tie for January's peak. The Decimal path keeps the first, 9.5, so the
+    # scaled path must too, although 9.50 carries the flag of the most decimal places.
     values = ["1.25"] * 8760
     values[10] = "9.5"
     values[20] = "9.50"
