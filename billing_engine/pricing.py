@@ -362,16 +362,19 @@ def _fixed_line(charge: FixedCharge, usage: SegmentUsage) -> ChargeLine | None:
         )
     days = Decimal(usage.days)
     if charge.per == FixedPer.MONTH:
-        price = charge.amount / Decimal(usage.nominal_days)
+        # A monthly charge is billed in months: 21 of 31 days is 21/31 of a month.
+        quantity = days / Decimal(usage.nominal_days)
+        unit = "month"
         amount = charge.amount * days / Decimal(usage.nominal_days)
         label = f"{usage.days} of {usage.nominal_days} days"
     else:
-        price = charge.amount
+        quantity = days
+        unit = "day"
         amount = charge.amount * days
         label = f"{usage.days} days"
     return ChargeLine(
-        charge.code, ChargeKind.FIXED, charge.name, days, "day", round_money(amount),
-        (LineDetail(label, days, "day", price),),
+        charge.code, ChargeKind.FIXED, charge.name, quantity, unit, round_money(amount),
+        (LineDetail(label, quantity, unit, charge.amount),),
     )
 
 

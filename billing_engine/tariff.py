@@ -257,6 +257,8 @@ class EnergyCharge:
     def period_name(self, period: int) -> str:
         if self.period_names:
             return self.period_names[period]
+        if len(self.periods) == 1:
+            return "all usage"
         return f"period {period}"
 
 
@@ -321,6 +323,8 @@ class DemandCharge:
     def period_name(self, period: int) -> str:
         if self.period_names:
             return self.period_names[period]
+        if len(self.periods) == 1:
+            return "peak demand"
         return f"period {period}"
 
 
