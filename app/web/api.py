@@ -6,15 +6,13 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
+from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.accounts.service import get_account_by_number, search_accounts
 from app.ledger.service import account_balance
-from app.migrate import current_revision
-from app.settings import get_settings
 from app.web.dependencies import get_session
 from app.web.queries import account_bills, account_ledger, bill_of_account
 
@@ -69,13 +67,10 @@ class LedgerRowOut(BaseModel):
 
 
 def health(session: SessionDep) -> Health:
-    session.execute(text("SELECT 1"))
-    url = get_settings().database_url
-    return Health(
-        status="ok",
-        database=session.get_bind().dialect.name,
-        schema_revision=current_revision(url),
-    )
+    """Report that the database answers, which backend it is and its schema revision."""
+    connection = session.connection()
+    revision = MigrationContext.configure(connection).get_current_revision()
+    return Health(status="ok", database=connection.dialect.name, schema_revision=revision)
 
 
 @router.get("/accounts", response_model=list[AccountOut])
