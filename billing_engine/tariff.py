@@ -156,6 +156,15 @@ def step_label(name: str, tier: int, tier_count: int) -> str:
     return f"{name} tier {tier + 1}"
 
 
+def _period_name(names: Sequence[str], count: int, period: int, only: str) -> str:
+    """Name a period: its given name, ``only`` for a charge's one period, else its number."""
+    if names:
+        return names[period]
+    if count == 1:
+        return only
+    return f"period {period}"
+
+
 def _step_labels(
     periods: Sequence[Tiers], period_name: Callable[[int], str]
 ) -> tuple[tuple[str, ...], ...]:
@@ -255,11 +264,7 @@ class EnergyCharge:
         return _step_labels(self.periods, self.period_name)
 
     def period_name(self, period: int) -> str:
-        if self.period_names:
-            return self.period_names[period]
-        if len(self.periods) == 1:
-            return "all usage"
-        return f"period {period}"
+        return _period_name(self.period_names, len(self.periods), period, "all usage")
 
 
 @dataclass(frozen=True)
@@ -321,11 +326,7 @@ class DemandCharge:
         return _step_labels(self.periods, self.period_name)
 
     def period_name(self, period: int) -> str:
-        if self.period_names:
-            return self.period_names[period]
-        if len(self.periods) == 1:
-            return "peak demand"
-        return f"period {period}"
+        return _period_name(self.period_names, len(self.periods), period, "peak demand")
 
 
 @dataclass(frozen=True)
