@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 
 from app.errors import DomainError
 from app.settings import get_settings
@@ -12,7 +13,9 @@ from app.web import api, pages
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    application = FastAPI(
+    # The docs page serves Swagger UI from the package, not a CDN: utilities often run
+    # the office network without outside access.
+    application = FastAPIOffline(
         title=f"upm: {settings.utility_name}",
         description="Utility Process Management API: accounts, bills and the ledger.",
         version="0.1.0",

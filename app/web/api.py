@@ -84,7 +84,7 @@ def api_search(
             status=str(a.status),
             balance=account_balance(session, a.id),
         )
-        for a in search_accounts(session, q)
+        for a in search_accounts(session, q).accounts
     ]
 
 

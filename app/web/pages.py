@@ -8,12 +8,19 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from app.accounts.service import get_account_by_number, search_accounts
+from app.accounts.models import Account
+from app.accounts.service import get_account_by_number, search_accounts, service_address
 from app.errors import DomainError
 from app.ledger.service import account_balance
 from app.web.dependencies import get_session
 from app.web.formatting import make_templates
-from app.web.queries import account_agreements, account_bills, account_ledger, bill_of_account
+from app.web.queries import (
+    account_agreements,
+    account_bills,
+    account_exceptions,
+    account_ledger,
+    bill_of_account,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = make_templates()
@@ -22,7 +29,9 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "pages/search.html", {"query": "", "accounts": []})
+    return templates.TemplateResponse(
+        request, "pages/search.html", {"query": "", "rows": [], "total": 0}
+    )
 
 
 @router.get("/accounts", response_class=HTMLResponse)
@@ -30,14 +39,20 @@ def search_page(
     request: Request, session: SessionDep, q: Annotated[str, Query(max_length=100)] = ""
 ) -> HTMLResponse:
     error = None
-    accounts = []
+    rows: list[tuple[Account, str | None]] = []
+    total = 0
     if q:
         try:
-            accounts = search_accounts(session, q)
+            result = search_accounts(session, q)
         except DomainError as exc:
             error = exc.message
+        else:
+            total = result.total
+            rows = [(a, service_address(session, a.id)) for a in result.accounts]
     return templates.TemplateResponse(
-        request, "pages/search.html", {"query": q, "accounts": accounts, "error": error}
+        request,
+        "pages/search.html",
+        {"query": q, "rows": rows, "total": total, "error": error},
     )
 
 
@@ -52,6 +67,7 @@ def account_page(request: Request, number: str, session: SessionDep) -> HTMLResp
             "agreements": account_agreements(session, account.id),
             "bills": account_bills(session, account.id),
             "balance": account_balance(session, account.id),
+            "not_billed": account_exceptions(session, account.id),
         },
     )
 

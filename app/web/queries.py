@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import Account
-from app.billing.models import Bill
+from app.billing.models import Bill, BillingCycle, BillRun, BillRunException
 from app.errors import NotFound
 from app.ledger.chart import RECEIVABLES, ensure_chart
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
@@ -24,6 +24,30 @@ class LedgerRow:
     memo: str
     amount: Decimal
     balance: Decimal
+
+
+@dataclass(frozen=True)
+class NotBilled:
+    cycle: str
+    period: str
+    code: str
+    message: str
+
+
+def account_exceptions(session: Session, account_id: int) -> list[NotBilled]:
+    """Bill runs that could not bill the account and have not billed it since."""
+    rows = session.execute(
+        select(
+            BillingCycle.code, BillRun.period_start, BillRunException.code, BillRunException.message
+        )
+        .join(BillRun, BillRun.id == BillRunException.bill_run_id)
+        .join(BillingCycle, BillingCycle.id == BillRun.cycle_id)
+        .where(BillRunException.account_id == account_id)
+        .order_by(BillRun.period_start.desc())
+    ).all()
+    return [
+        NotBilled(cycle, f"{start:%Y-%m}", code, message) for cycle, start, code, message in rows
+    ]
 
 
 def account_agreements(session: Session, account_id: int) -> list[ServiceAgreement]:

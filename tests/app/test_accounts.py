@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 from stdnum import luhn
 
+from app.accounts.models import Contact, ContactKind
 from app.accounts.numbers import account_number, validate_account_number
 from app.accounts.service import get_account_by_number, search_accounts
 from app.errors import InvalidInput, NotFound
@@ -43,13 +44,51 @@ def test_numbers_follow_each_other(session: Session) -> None:
     assert int(second.number[:-1]) == int(first.number[:-1]) + 1
 
 
+def found(session: Session, query: str) -> list[int]:
+    return [a.id for a in search_accounts(session, query).accounts]
+
+
 def test_search_finds_by_name_address_and_number(session: Session) -> None:
     city = City(session)
     account, premise = city.account("Grace Hopper")
     city.agreement(account, premise, city.tariff(trash_tariff()))
-    assert [a.id for a in search_accounts(session, "hopper")] == [account.id]
-    assert [a.id for a in search_accounts(session, "1 test st")] == [account.id]
-    assert [a.id for a in search_accounts(session, account.number)] == [account.id]
+    assert found(session, "hopper") == [account.id]
+    assert found(session, "1 test st") == [account.id]
+    assert found(session, account.number) == [account.id]
+
+
+def test_search_digits_match_as_one_run(session: Session) -> None:
+    # Account numbers 100000017, 100000025, ...: "100" is in every one, but a street
+    # number query must not match them digit by digit.
+    city = City(session)
+    first, premise = city.account("Ana Lopez")
+    premise.address = "100 Oak St"
+    second, other = city.account("Ben Smith")
+    other.address = "104 Maple Ave"
+    session.add(Contact(account_id=second.id, kind=ContactKind.PHONE, value="+15125550142",
+                        verified=True))
+    city.agreement(first, premise, city.tariff(trash_tariff()))
+    city.agreement(second, other, city.tariff(trash_tariff()))
+    session.flush()
+    assert found(session, "100 Oak St") == [first.id]
+    assert found(session, "100000O58") == []
+    assert found(session, "555-0142") == [second.id]
+    assert found(session, second.number[:6]) == [first.id, second.id]
+
+
+def test_search_short_number_is_rejected(session: Session) -> None:
+    with pytest.raises(InvalidInput, match="at least 4 digits"):
+        search_accounts(session, "100")
+
+
+def test_search_reports_total_beyond_limit(session: Session) -> None:
+    city = City(session)
+    for _ in range(3):
+        account, premise = city.account("Pat Smith")
+        city.agreement(account, premise, city.tariff(trash_tariff()))
+    result = search_accounts(session, "smith", limit=2)
+    assert len(result.accounts) == 2
+    assert result.total == 3
 
 
 def test_unknown_account_not_found(session: Session) -> None:
