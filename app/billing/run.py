@@ -35,7 +35,7 @@ from app.billing.models import (
 from app.billing.periods import BillingPeriod
 from app.billing.writer import write_bills, write_exceptions
 from app.db import utcnow
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound
 from app.ledger.chart import ensure_chart
 from app.premises.models import Premise, ServiceAgreement
 
@@ -114,6 +114,7 @@ def run_bill_run(
     due_days: int,
     chunk_size: int = 1000,
     bill_date: dt.date | None = None,
+    today: dt.date | None = None,
     on_start: Callable[[int], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> BillRunSummary:
@@ -122,6 +123,14 @@ def run_bill_run(
     ``on_start`` receives the number of accounts still to bill and ``on_chunk`` the
     number handled by each committed chunk (for a progress bar).
     """
+    today = today or dt.datetime.now(zone).date()
+    if period.end > today:
+        last_day = period.end - dt.timedelta(days=1)
+        raise InvalidInput(
+            f"period {period.label} has not ended: it runs until {last_day} and can be "
+            f"billed from {period.end}",
+            code="period_not_ended",
+        )
     bill_date = bill_date or period.end
     with factory.begin() as session:
         try:

@@ -76,12 +76,25 @@ def _as_table(tariff: Tariff, result: YearCharges) -> Table:
     return table
 
 
+#: Rows in a year of quarter-hour data, in a common and in a leap year.
+QUARTER_HOUR_ROWS = (35040, 35136)
+
+
+def _interval_minutes(load: list[Any]) -> int:
+    """Tell hourly from quarter-hour data by the number of rows."""
+    return 15 if len(load) in QUARTER_HOUR_ROWS else 60
+
+
 def rate_command(
     tariff_file: Annotated[
         Path, typer.Argument(help="Tariff JSON: a URDB rate record or a native upm tariff.")
     ],
     load_file: Annotated[
-        Path, typer.Argument(help="Load CSV: header 'kWh', then one value per hour of the year.")
+        Path,
+        typer.Argument(
+            help="Load CSV: header 'kWh', then one value per hour (8760 or 8784 rows) or per "
+            "15 minutes (35040 or 35136 rows) of the year."
+        ),
     ],
     year: Annotated[
         int, typer.Option(help="Calendar year of the load; 2018 starts on a Monday like SAM's.")
@@ -103,7 +116,7 @@ def rate_command(
     try:
         tariff = _read_tariff(tariff_file, ignore_unsupported)
         load = load_csv(load_file)
-        result = rate_year(tariff, load, year=year)
+        result = rate_year(tariff, load, year=year, interval_minutes=_interval_minutes(load))
     except RatingError as error:
         error_console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None

@@ -373,7 +373,7 @@ def test_interval_month_counts_true_hours(session: Session, session_factory, mon
     period = parse_period(month)
     stored = _hourly(city, register.id, period.start, period.end, "1")
     session.commit()
-    bill_run(session_factory, period=period)
+    bill_run(session_factory, period=period, today=period.end)
 
     assert stored == hours
     energy = session.scalars(select(BillLine).where(BillLine.code == "energy")).one()
@@ -392,6 +392,16 @@ def test_missing_interval_hour_is_an_exception(session: Session, session_factory
     summary = bill_run(session_factory)
     assert [row.code for row in summary.exceptions] == ["incomplete_interval_data"]
     assert "720 of 744 hours" in summary.exceptions[0].message
+
+
+def test_open_period_is_rejected(session: Session, session_factory) -> None:  # type: ignore[no-untyped-def]
+    City(session)
+    session.commit()
+    from app.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="period 2026-07 has not ended"):
+        bill_run(session_factory, today=dt.date(2026, 7, 31))
+    assert bill_run(session_factory, today=dt.date(2026, 8, 1)).bills_in_run == 0
 
 
 def test_unknown_cycle_names_known_ones(session: Session, session_factory) -> None:  # type: ignore[no-untyped-def]
