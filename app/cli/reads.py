@@ -15,6 +15,10 @@ from app.meters.imports import ReadFormat, guess_format, import_reads
 from app.settings import get_settings
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def import_reads_command(
     file: Path = typer.Argument(..., help="CSV of register reads or Green Button XML file."),
     file_format: ReadFormat | None = typer.Option(
@@ -46,9 +50,10 @@ def import_reads_command(
         )
     else:
         console.print(
-            f"import {report.import_id}: {report.rows_read} rows read, "
-            f"{report.rows_stored} reads stored, {report.rows_duplicate} already on file, "
-            f"{len(report.errors)} rows kept for review"
+            f"import {report.import_id}: {_count(report.rows_read, 'row')} read, "
+            f"{_count(report.rows_stored, 'read')} stored, "
+            f"{report.rows_duplicate:,} already on file, "
+            f"{_count(len(report.errors), 'row')} kept for review"
         )
     if report.errors:
         table = Table("line", "reason", title="Rows kept for review")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
@@ -88,24 +88,25 @@ def import_reads(
     """Store ``content`` and the reads in it; see the module docstring for the rules."""
     digest = hashlib.sha256(content).hexdigest()
     previous = session.scalar(select(ReadImport).where(ReadImport.sha256 == digest))
-    if previous is not None:
-        stored_errors = session.scalars(
-            select(ReadImportError)
-            .where(ReadImportError.import_id == previous.id)
-            .order_by(ReadImportError.line_number)
-        )
+    if previous is not None and previous.rows_failed == 0:
         return ImportReport(
             import_id=previous.id,
             filename=filename,
             file_format=ReadFormat(previous.file_format),
             already_imported=True,
             rows_read=previous.rows_read,
-            errors=[RowError(e.line_number, e.raw, e.reason) for e in stored_errors],
         )
-    batch = ReadImport(
-        filename=filename[-260:], sha256=digest, file_format=file_format, content=content
-    )
-    session.add(batch)
+    if previous is not None:
+        # The same file again after some rows failed: the fix may have been made on our
+        # side (a meter added), so process it again; stored reads count as duplicates.
+        batch = previous
+        batch.file_format = file_format
+        session.execute(delete(ReadImportError).where(ReadImportError.import_id == batch.id))
+    else:
+        batch = ReadImport(
+            filename=filename[-260:], sha256=digest, file_format=file_format, content=content
+        )
+        session.add(batch)
     session.flush()
     report = ImportReport(batch.id, filename, file_format, already_imported=False)
     try:
@@ -188,8 +189,9 @@ def _import_register_csv(
                 _row_error(
                     read,
                     (
-                        f"meter {read.meter_serial!r} register {read.register!r} is not on "
-                        "file; add the meter or correct the serial, then import the file again"
+                        f"meter {read.meter_serial!r} register {read.register!r} not found; "
+                        "correct the serial, or have the meter added, then import the file "
+                        "again"
                     ),
                 )
             )
@@ -306,8 +308,8 @@ def _import_green_button(
         )
     if meter_serial is None:
         raise ReadFileError(
-            "a Green Button file does not name our meter; pass --meter SERIAL of the meter "
-            "whose interval register receives the readings"
+            "a Green Button file does not name the utility's meter; pass --meter SERIAL of the "
+            "meter whose interval register receives the readings"
         )
     register = session.execute(
         select(Register.id, Register.unit)
@@ -315,8 +317,12 @@ def _import_green_button(
         .where(Meter.serial == meter_serial, Register.interval.is_(True))
     ).first()
     if register is None:
+        known = session.scalar(select(Meter.id).where(Meter.serial == meter_serial))
+        if known is None:
+            raise ReadFileError(f"meter {meter_serial!r} not found; check the --meter serial")
         raise ReadFileError(
-            f"meter {meter_serial!r} has no interval register; add one (interval=true) first"
+            f"meter {meter_serial!r} has no interval register, so it cannot take interval "
+            "readings; pass the serial of an interval meter"
         )
     register_id, unit = register
     units = {interval.unit for interval in intervals}

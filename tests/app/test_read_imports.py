@@ -148,3 +148,32 @@ def test_green_button_needs_a_meter(session: Session) -> None:
     content = (DATA / "greenbutton" / "TestGBDataHourlyNineDaysBinnedDaily.xml").read_bytes()
     with pytest.raises(InvalidInput, match="pass --meter SERIAL"):
         run_import(session, content, name="gb.xml", file_format=ReadFormat.GREENBUTTON)
+
+
+def test_same_file_after_fix_is_processed_again(session: Session) -> None:
+    city = meters(session)
+    content = GOOD + b"W-3,1,2026-08-01,700,gal\n"
+    first = run_import(session, content)
+    assert [error.line_number for error in first.errors] == [5]
+    assert "'W-3' register '1' not found" in first.errors[0].reason
+
+    # The office adds the missing meter; the same file now stores the row it rejected.
+    _account, premise = city.account("Late Meter")
+    city.meter(premise, "W-3", "water", "gal")
+    second = run_import(session, content)
+    assert second.already_imported is False
+    assert second.import_id == first.import_id
+    assert second.rows_stored == 1
+    assert second.rows_duplicate == 3
+    assert second.errors == []
+    assert count(session, ReadImportError) == 0
+
+    third = run_import(session, content)
+    assert third.already_imported is True
+
+
+def test_unknown_green_button_meter_not_found(session: Session) -> None:
+    content = (DATA / "greenbutton" / "TestGBDataHourlyNineDaysBinnedDaily.xml").read_bytes()
+    with pytest.raises(InvalidInput, match="meter 'ZZZ' not found"):
+        run_import(session, content, name="gb.xml", file_format=ReadFormat.GREENBUTTON,
+                   meter="ZZZ")

@@ -94,7 +94,7 @@ def test_import_reads_bad_row_exits_1(
     result = upm("import-reads", str(reads_file))
 
     assert result.exit_code == 1
-    assert "2 rows read, 1 reads stored, 0 already on file, 1 rows kept for review" in flat(
+    assert "2 rows read, 1 read stored, 0 already on file, 1 row kept for review" in flat(
         result.stdout
     )
     review = flat(result.stderr)
