@@ -8,6 +8,8 @@ from contextlib import contextmanager
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from app.errors import DomainError
 
@@ -28,3 +30,31 @@ def clear_errors() -> Iterator[None]:
         for problem in exc.errors():
             err_console.print(f"[bold red]settings error[/]: {problem['msg']}", highlight=False)
         raise typer.Exit(2) from exc
+    except (ArgumentError, NoSuchModuleError) as exc:
+        err_console.print(
+            f"[bold red]error[/] (database_url_invalid): UPM_DATABASE_URL "
+            f"{_masked_url()} is not a database URL SQLAlchemy can open ({exc}); use "
+            "sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:5432/name",
+            highlight=False,
+        )
+        raise typer.Exit(2) from exc
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        err_console.print(
+            f"[bold red]error[/] (database_unavailable): cannot use the database at "
+            f"{_masked_url()}: {reason}; check that the server runs and UPM_DATABASE_URL "
+            "is right",
+            highlight=False,
+        )
+        raise typer.Exit(2) from exc
+
+
+def _masked_url() -> str:
+    """The configured database URL with any password hidden."""
+    from app.settings import get_settings
+
+    url = get_settings().database_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable URL)"

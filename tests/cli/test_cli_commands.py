@@ -85,3 +85,36 @@ def test_bill_run_empty_database_lists_none(upm: Upm, db_url: str) -> None:
 
     assert result.exit_code == 2
     assert "known cycles: none" in flat(result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("url", "code", "shown"),
+    [
+        ("foo://bar", "database_url_invalid", "foo://bar"),
+        (
+            "postgresql://clerk:hunter2@127.0.0.1:9/upm",
+            "database_unavailable",
+            "postgresql://clerk:***@127.0.0.1:9/upm",
+        ),
+    ],
+    ids=["unknown-scheme", "nothing-listening"],
+)
+def test_bad_database_url_is_one_line(
+    upm: Upm, monkeypatch: pytest.MonkeyPatch, url: str, code: str, shown: str
+) -> None:
+    # Port 9 (discard) has no PostgreSQL on 127.0.0.1, so the connection is refused.
+    monkeypatch.setenv("UPM_DATABASE_URL", url)
+    from app.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = upm("db", "upgrade")
+    finally:
+        get_settings.cache_clear()
+
+    output = flat(result.output)
+    assert result.exit_code == 2
+    assert f"error ({code})" in output
+    assert shown in output
+    assert "hunter2" not in output
+    assert "Traceback" not in output
