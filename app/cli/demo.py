@@ -28,6 +28,11 @@ SERVICES = ("water", "sewer", "trash", "electric")
 
 def print_demo_summary(summaries: list[BillRunSummary]) -> None:
     """Print the runs by cycle, the amounts by service, then every exception."""
+    created = sum(s.bills_created for s in summaries)
+    console.print(
+        f"{created:,} new bill{'' if created == 1 else 's'} created by these runs"
+        + ("; every bill below was made by an earlier run" if created == 0 else "")
+    )
     runs = Table(
         "cycle",
         "period",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,9 +33,15 @@ def format_quantity(value: Decimal | str | None) -> str:
     return text or "0"
 
 
+def last_day(end: dt.date) -> dt.date:
+    """The last day a half-open period covers: the day before its end."""
+    return end - dt.timedelta(days=1)
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.filters["money"] = format_money
     templates.env.filters["quantity"] = format_quantity
+    templates.env.filters["last_day"] = last_day
     templates.env.globals["utility_name"] = get_settings().utility_name
     return templates

@@ -81,7 +81,7 @@ def test_browser_search_account_bill(
 
             page.wait_for_url(f"**/accounts/{number}")
             expect(page.get_by_role("heading", level=1)).to_have_text(f"Account {number}")
-            page.get_by_role("link", name="2026-11-01 to 2026-12-01").click()
+            page.get_by_role("link", name="2026-11-01 to 2026-11-30").click()
 
             page.wait_for_url(f"**/accounts/{number}/bills/{bill.id}")
             shown_total = page.get_by_test_id("bill-total").inner_text()

@@ -148,7 +148,7 @@ def test_account_page_services_bills_balance(
         assert row[2] == premise.route
     bills = table_after_heading(response.text, "Bills")[1:]
     assert len(bills) == 1
-    assert bills[0][0] == "2026-11-01 to 2026-12-01"
+    assert bills[0][0] == "2026-11-01 to 2026-11-30"
     assert bills[0][3] == dollars(bill.total)
     assert f'href="/accounts/{number}/bills/{bill.id}"' in response.text
     # No payments are posted, so the balance is the one bill's total.
