@@ -49,10 +49,16 @@ def segment_consumption(
         if segment.start_value < capacity and wrapped < rollover_fraction * capacity:
             return wrapped * segment.multiplier
     raise SuspectRead(
-        f"meter {segment.meter} register {segment.register}: end read {segment.end_value} "
-        f"is below start read {segment.start_value} and is not a plausible rollover of "
-        f"{segment.dials} dials; check for a meter exchange and split the reads at it"
+        f"meter {segment.meter} register {segment.register}: end read "
+        f"{_reading(segment.end_value)} is below start read {_reading(segment.start_value)} "
+        f"and is not a plausible rollover of {segment.dials} dials; check for a meter "
+        "exchange and split the reads at it"
     )
+
+
+def _reading(value: Decimal) -> str:
+    """Write a register reading as a person reads it: 1,710,511 or 17,077.963."""
+    return f"{value.normalize():,f}"
 
 
 def total_consumption(

@@ -95,7 +95,7 @@ def test_large_drop_is_suspect() -> None:
         segment_consumption(reads("5000", "100"))
 
     assert caught.value.code == "suspect_possible_meter_exchange"
-    assert "5000" in str(caught.value)
+    assert "start read 5,000" in str(caught.value)
     assert "100" in str(caught.value)
 
 
