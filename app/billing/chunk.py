@@ -6,6 +6,7 @@ chunk's bills, lines and journal entries land together or not at all.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
@@ -42,7 +43,8 @@ from billing_engine.rating import (
     rate_service,
 )
 from billing_engine.tariff import ConsumptionBasis
-from billing_engine.units import Unit
+from billing_engine.tariff import Tariff as EngineTariff
+from billing_engine.units import Unit, convert
 from billing_engine.winter import winter_average
 
 #: Services whose agreements bill a meter; sewer bills water usage and trash bills none.
@@ -281,6 +283,38 @@ def _rate(
     return charges
 
 
+def _explain_winter_cap(
+    tariff: EngineTariff, charges: ServiceCharges, usage: RegisterUsage, winter: Decimal | None
+) -> ServiceCharges:
+    """Say on each water-based line whether the winter average capped it, and at what."""
+    water_based = {
+        charge.code
+        for charge in tariff.energy_charges
+        if charge.consumption_basis == ConsumptionBasis.WATER
+    }
+    used = convert(usage.quantity, usage.unit, tariff.unit)
+    if winter is None:
+        note = "no winter average on file, all water use billed"
+    else:
+        average = convert(winter, usage.unit, tariff.unit)
+        if usage.quantity > winter:
+            note = f"capped at the winter average of {_amount(average)} {tariff.unit}"
+        else:
+            note = f"under the winter average of {_amount(average)} {tariff.unit}"
+    note += f"; water use {_amount(used)} {tariff.unit}"
+    lines = [
+        dataclasses.replace(line, description=f"{line.description} ({note})")
+        if line.code in water_based
+        else line
+        for line in charges.lines
+    ]
+    return ServiceCharges(lines)
+
+
+def _amount(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.001')).normalize():,f}"
+
+
 def bill_accounts(context: RunContext, data: ChunkData, account_ids: Sequence[int]) -> ChunkResult:
     """Rate every agreement of each account; an account with any problem is not billed."""
     result = ChunkResult()
@@ -324,6 +358,8 @@ def bill_accounts(context: RunContext, data: ChunkData, account_ids: Sequence[in
                 else:
                     usage = RegisterUsage(quantity=Decimal(0), unit=tariff.unit)
                 charges = _rate(context, agreement.tariff_id, segments, nominal, usage, winter)
+                if tariff.winter_average_cap is not None and isinstance(usage, RegisterUsage):
+                    charges = _explain_winter_cap(tariff, charges, usage, winter)
                 bill.lines.append((agreement, charges))
         except BillingProblem as problem:
             result.problems.append((account_id, current.id if current else None, problem))

@@ -72,7 +72,7 @@ def sewer_tariff() -> Tariff:
             FixedCharge("base", "Sewer base charge", Decimal("12.00"), FixedPer.MONTH),
             EnergyCharge(
                 code="usage",
-                name="Sewer usage (water use, capped at winter average)",
+                name="Sewer usage, billed on water use",
                 periods=(_tiers((None, "5.35")),),
                 weekday_schedule=constant_schedule([0] * 12),
                 weekend_schedule=constant_schedule([0] * 12),

@@ -89,6 +89,12 @@ def test_full_month_water_sewer_trash(session: Session, session_factory) -> None
         "sewer": Decimal("28.00"), "trash": Decimal("20.00"), "water": Decimal("29.00")
     }
     assert account_balance(session, account.id) == Decimal("77.00")
+    sewer = session.scalars(
+        select(BillLine).where(BillLine.service == "sewer", BillLine.code == "usage")
+    ).one()
+    assert sewer.description.endswith(
+        "(capped at the winter average of 5 kgal; water use 8 kgal)"
+    )
 
 
 def test_bill_posts_one_balanced_entry(session: Session, session_factory) -> None:  # type: ignore[no-untyped-def]
