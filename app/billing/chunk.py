@@ -221,7 +221,19 @@ def _metered_usage(
             zone=context.zone,
             rows=data.intervals.get(register.id, []),
         )
-        return IntervalUsage(intervals=intervals), None
+        total = sum((interval.quantity for interval in intervals), Decimal(0))
+        used = UsedSegment(
+            meter_serial=installation.serial,
+            start_date=start,
+            start_value=None,
+            end_date=end,
+            end_value=None,
+            consumption=total,
+            unit=register.unit,
+        )
+        return IntervalUsage(intervals=intervals), RegisterUsageResult(
+            total, register.unit, (used,)
+        )
     result = register_usage(
         service=agreement.service,
         start=start,

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, Contact, ContactKind, Customer, CustomerKind
@@ -383,6 +383,11 @@ class CityBuilder:
             if case is not None:
                 number = self.session.scalar(select(Account.number).where(Account.id == account_id))
                 self.report.special_cases[case] = str(number)
+            if case == "move-in":
+                # A customer who moves in opens the account that day.
+                self.session.execute(
+                    update(Account).where(Account.id == account_id).values(opened_on=start)
+                )
         _bulk(self.ids, ServiceAgreement, agreements)
         self.flush_meters()
         insert_rows(self.session, Read, reads)

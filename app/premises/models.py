@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from app.tariffs.models import Tariff
 
 
 class ServiceType(enum.StrEnum):
@@ -55,3 +59,4 @@ class ServiceAgreement(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     premise: Mapped[Premise] = relationship(back_populates="agreements")
+    tariff: Mapped[Tariff] = relationship()

@@ -54,7 +54,9 @@ def account_agreements(session: Session, account_id: int) -> list[ServiceAgreeme
     return list(
         session.scalars(
             select(ServiceAgreement)
-            .options(selectinload(ServiceAgreement.premise))
+            .options(
+                selectinload(ServiceAgreement.premise), selectinload(ServiceAgreement.tariff)
+            )
             .where(ServiceAgreement.account_id == account_id)
             .order_by(ServiceAgreement.premise_id, ServiceAgreement.service)
         )

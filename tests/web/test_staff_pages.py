@@ -143,9 +143,11 @@ def test_account_page_services_bills_balance(
     assert response.status_code == 200
     services = table_after_heading(response.text, "Services")[1:]
     assert sorted(row[0] for row in services) == ["sewer", "trash", "water"]
+    tariffs = {"water": "W-RES", "sewer": "S-RES", "trash": "T-RES"}
     for row in services:
-        assert row[1].startswith(premise.address)
-        assert row[2] == premise.route
+        assert row[1].startswith(tariffs[row[0]] + ":")
+        assert row[2].startswith(premise.address)
+        assert row[3] == premise.route
     bills = table_after_heading(response.text, "Bills")[1:]
     assert len(bills) == 1
     assert bills[0][0] == "2026-11-01 to 2026-11-30"
