@@ -22,13 +22,20 @@ def _count(number: int, noun: str) -> str:
 def import_reads_command(
     file: Path = typer.Argument(..., help="CSV of register reads or Green Button XML file."),
     file_format: ReadFormat | None = typer.Option(
-        None, "--format", help="File format; guessed from the extension when omitted."
+        None,
+        "--format",
+        help="csv (register reads), interval (start,value rows) or greenbutton; guessed "
+        "from the extension (.csv, .xml) when omitted.",
     ),
     meter: str | None = typer.Option(
-        None, help="Meter serial that receives a Green Button file's interval readings."
+        None,
+        help="Serial of the interval meter that receives a Green Button or interval file.",
+    ),
+    interval_minutes: int = typer.Option(
+        60, min=1, help="Length of each interval of an interval CSV file, in minutes."
     ),
 ) -> None:
-    """Import meter reads; re-importing a file adds nothing, bad rows are kept for review."""
+    """Import meter reads; importing a file again adds nothing, bad rows are kept for review."""
     settings = get_settings()
     with clear_errors():
         if not file.is_file():
@@ -43,6 +50,7 @@ def import_reads_command(
                 zone=settings.zone,
                 actor=cli_actor(),
                 meter_serial=meter,
+                interval_minutes=interval_minutes,
             )
     if report.already_imported:
         console.print(

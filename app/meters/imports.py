@@ -36,6 +36,7 @@ from app.meters.models import (
     read_key,
 )
 from metering.greenbutton import parse_green_button
+from metering.interval_csv import parse_interval_csv
 from metering.register_csv import parse_register_csv
 from metering.types import IntervalRead as ParsedInterval
 from metering.types import ReadFileError, RegisterRead, RowError
@@ -47,6 +48,7 @@ BATCH = 1000
 
 class ReadFormat(enum.StrEnum):
     CSV = "csv"
+    INTERVAL = "interval"
     GREENBUTTON = "greenbutton"
 
 
@@ -84,6 +86,7 @@ def import_reads(
     zone: ZoneInfo,
     actor: str,
     meter_serial: str | None = None,
+    interval_minutes: int = 60,
 ) -> ImportReport:
     """Store ``content`` and the reads in it; see the module docstring for the rules."""
     digest = hashlib.sha256(content).hexdigest()
@@ -112,6 +115,10 @@ def import_reads(
     try:
         if file_format == ReadFormat.CSV:
             _import_register_csv(session, batch.id, content, zone, report)
+        elif file_format == ReadFormat.INTERVAL:
+            _import_interval_csv(
+                session, batch.id, content, meter_serial, interval_minutes, report
+            )
         else:
             _import_green_button(session, batch.id, content, meter_serial, report)
     except ReadFileError as exc:
@@ -306,9 +313,44 @@ def _import_green_button(
             f"the feed has {len(points)} usage points with readings; split it into one file "
             "per meter and import each with --meter"
         )
+    register_id, unit = _interval_register(session, meter_serial, "a Green Button file")
+    units = {interval.unit for interval in intervals}
+    if units != {unit}:
+        raise ReadFileError(
+            f"the feed's readings are in {', '.join(sorted(units))} but meter {meter_serial}'s "
+            f"interval register is in {unit}; use a register in the feed's unit"
+        )
+    _store_intervals(session, import_id, register_id, intervals, report)
+
+
+def _import_interval_csv(
+    session: Session,
+    import_id: int,
+    content: bytes,
+    meter_serial: str | None,
+    interval_minutes: int,
+    report: ImportReport,
+) -> None:
+    register_id, unit = _interval_register(session, meter_serial, "an interval CSV file")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReadFileError(
+            f"the file is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
+        ) from exc
+    parsed = parse_interval_csv(text, unit, interval_minutes * 60)
+    report.rows_read = len(parsed.reads) + len(parsed.errors)
+    report.errors.extend(parsed.errors)
+    _store_intervals(session, import_id, register_id, parsed.reads, report)
+
+
+def _interval_register(
+    session: Session, meter_serial: str | None, source: str
+) -> tuple[int, str]:
+    """The id and unit of the interval register of the meter that ``--meter`` names."""
     if meter_serial is None:
         raise ReadFileError(
-            "a Green Button file does not name the utility's meter; pass --meter SERIAL of the "
+            f"{source} does not name the utility's meter; pass --meter SERIAL of the "
             "meter whose interval register receives the readings"
         )
     register = session.execute(
@@ -324,13 +366,18 @@ def _import_green_button(
             f"meter {meter_serial!r} has no interval register, so it cannot take interval "
             "readings; pass the serial of an interval meter"
         )
-    register_id, unit = register
-    units = {interval.unit for interval in intervals}
-    if units != {unit}:
-        raise ReadFileError(
-            f"the feed's readings are in {', '.join(sorted(units))} but meter {meter_serial}'s "
-            f"interval register is in {unit}; use a register in the feed's unit"
-        )
+    return register.id, register.unit
+
+
+def _store_intervals(
+    session: Session,
+    import_id: int,
+    register_id: int,
+    intervals: Sequence[ParsedInterval],
+    report: ImportReport,
+) -> None:
+    if not intervals:
+        return
     first = min(interval.start for interval in intervals)
     last = max(interval.start for interval in intervals)
     before = _count_intervals(session, register_id, first, last)

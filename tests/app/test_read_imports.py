@@ -177,3 +177,26 @@ def test_unknown_green_button_meter_not_found(session: Session) -> None:
     with pytest.raises(InvalidInput, match="meter 'ZZZ' not found"):
         run_import(session, content, name="gb.xml", file_format=ReadFormat.GREENBUTTON,
                    meter="ZZZ")
+
+
+def test_interval_csv_keeps_both_fall_back_hours(session: Session) -> None:
+    city = City(session)
+    _account, premise = city.account()
+    city.meter(premise, "E-1", "electric", "kWh", interval=True, dials=None)
+    content = (
+        b"start,value\n"
+        b"2016-11-06T00:00:00-05:00,0.5\n"
+        b"2016-11-06T01:00:00-05:00,0.6\n"
+        b"2016-11-06T01:00:00-06:00,0.7\n"
+        b"2016-11-06T02:00:00-06:00,oops\n"
+    )
+    report = run_import(session, content, name="hourly.csv", file_format=ReadFormat.INTERVAL,
+                        meter="E-1")
+    assert report.rows_stored == 3
+    assert [error.line_number for error in report.errors] == [5]
+    starts = session.scalars(select(IntervalRead.start_at).order_by(IntervalRead.start_at)).all()
+    assert starts == [
+        dt.datetime(2016, 11, 6, 5, tzinfo=dt.UTC),
+        dt.datetime(2016, 11, 6, 6, tzinfo=dt.UTC),
+        dt.datetime(2016, 11, 6, 7, tzinfo=dt.UTC),
+    ]
