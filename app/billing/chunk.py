@@ -49,7 +49,7 @@ from billing_engine.winter import winter_average
 
 #: Services whose agreements bill a meter; sewer bills water usage and trash bills none.
 METERED_SERVICES = ("water", "electric", "gas")
-#: How far back reads are loaded, so the last complete winter is in reach.
+#: How far back a removed meter is still loaded, so last winter's meter is in reach.
 READ_HISTORY_DAYS = 460
 
 

@@ -1,4 +1,4 @@
-"""``upm import-reads``: load register reads (CSV) or interval data (Green Button)."""
+"""``upm import-reads``: load register reads (CSV) or interval data (CSV, Green Button)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def _count(number: int, noun: str) -> str:
 
 
 def import_reads_command(
-    file: Path = typer.Argument(..., help="CSV of register reads or Green Button XML file."),
+    file: Path = typer.Argument(
+        ..., help="Register-read CSV, interval CSV or Green Button XML file."
+    ),
     file_format: ReadFormat | None = typer.Option(
         None,
         "--format",

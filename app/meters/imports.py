@@ -71,8 +71,8 @@ def guess_format(filename: str) -> ReadFormat:
     if lowered.endswith(".csv"):
         return ReadFormat.CSV
     raise InvalidInput(
-        f"cannot tell the format of {filename!r} from its name; pass --format csv or "
-        "--format greenbutton",
+        f"cannot tell the format of {filename!r} from its name; pass --format with csv, "
+        "interval or greenbutton",
         code="unknown_read_format",
     )
 
@@ -100,8 +100,9 @@ def import_reads(
             rows_read=previous.rows_read,
         )
     if previous is not None:
-        # The same file again after some rows failed: the fix may have been made on our
-        # side (a meter added), so process it again; stored reads count as duplicates.
+        # The same file again after some rows failed. The fix may have been made on our
+        # side (a meter added), so process it again, and reads stored before count as
+        # duplicates.
         batch = previous
         batch.file_format = file_format
         session.execute(delete(ReadImportError).where(ReadImportError.import_id == batch.id))
@@ -347,7 +348,7 @@ def _import_interval_csv(
 def _interval_register(
     session: Session, meter_serial: str | None, source: str
 ) -> tuple[int, str]:
-    """The id and unit of the interval register of the meter that ``--meter`` names."""
+    """Return the id and unit of the interval register of the meter ``--meter`` names."""
     if meter_serial is None:
         raise ReadFileError(
             f"{source} does not name the utility's meter; pass --meter SERIAL of the "
