@@ -1,8 +1,8 @@
 """Test databases: SQLite files by default, PostgreSQL when UPM_TEST_DATABASE_URL is set.
 
-Every test that asks for ``db_url`` gets an empty, fully migrated database: on SQLite a
-copy of a template file migrated once per worker, on PostgreSQL a database per worker
-whose tables are truncated before each test. The schema always comes from the Alembic
+Every test that uses ``db_url`` gets an empty, fully migrated database. On SQLite it is a
+copy of a template file migrated once per worker. On PostgreSQL it is a database per
+worker whose tables are truncated before each test. The schema always comes from the Alembic
 migrations, never from ``create_all``.
 """
 

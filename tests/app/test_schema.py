@@ -46,7 +46,7 @@ def test_utc_datetime_rejects_naive() -> None:
 
 
 def test_sums_of_cents_are_exact(session: Session) -> None:
-    # 0.10 + 0.20 is 0.30000000000000004 in binary floating point; the ledger must say 0.30.
+    # 0.10 + 0.20 is 0.30000000000000004 in binary floating point, but the ledger sums exactly.
     account, _ = City(session).account()
     for number, amount in enumerate(["0.10", "0.20"] * 500):
         post_entry(
