@@ -6,16 +6,10 @@ from collections.abc import Iterator
 
 from sqlalchemy.orm import Session
 
-from app.db import get_session_factory
+from app.db import session_scope
 
 
 def get_session() -> Iterator[Session]:
-    session = get_session_factory()()
-    try:
+    """Yield a session that commits when the request succeeds and rolls back otherwise."""
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
