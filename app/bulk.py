@@ -82,7 +82,7 @@ def insert_rows(
                         ]
                     )
         return
-    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
     values = [
         tuple(
             process(row[name]) if process else row[name]
