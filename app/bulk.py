@@ -21,7 +21,7 @@ Converter = Callable[[Any], Any] | None
 
 
 def _postgres_converter(column_type: Any) -> Converter:
-    """What COPY needs beyond psycopg's own adaptation: JSON text and enum values.
+    """Return the conversion COPY needs beyond psycopg's own: JSON text, enum values.
 
     Decimals, dates, aware datetimes, strings and numbers go to psycopg unchanged. The
     bill run builds them exact already (the engine quantizes cents), so the column

@@ -1,8 +1,8 @@
 """The engine, the session factory and the column types every model shares.
 
-Money and quantities are exact: PostgreSQL stores them as ``NUMERIC``; SQLite has no
-exact decimal type, so there they are stored as integers scaled by ``10**scale`` (a
-cent, a millionth of a unit), which keeps SQL sums exact on both backends.
+Money and quantities are exact. PostgreSQL stores them as ``NUMERIC``. SQLite has no
+exact decimal type, so there they are integers scaled by ``10**scale`` (a cent, a
+millionth of a unit), which keeps SQL sums exact on both backends.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from app.settings import get_settings
 class ScaledDecimal(TypeDecorator[Decimal]):
     """An exact decimal column: ``NUMERIC(p, s)`` on PostgreSQL, scaled integer on SQLite.
 
-    A value with more decimal places than the column holds is rejected, never rounded.
+    A value with more decimal places than the column stores is rejected, never rounded.
     """
 
     impl = Numeric
@@ -80,22 +80,22 @@ class ScaledDecimal(TypeDecorator[Decimal]):
 
 
 def Money() -> ScaledDecimal:  # noqa: N802 - reads as a column type
-    """A currency amount, to the cent."""
+    """Return the column type of a currency amount, to the cent."""
     return ScaledDecimal(12, 2)
 
 
 def UnitPrice() -> ScaledDecimal:  # noqa: N802
-    """A price per unit, to a millionth."""
+    """Return the column type of a price per unit, to a millionth."""
     return ScaledDecimal(14, 6)
 
 
 def Quantity() -> ScaledDecimal:  # noqa: N802
-    """A register value or consumption, to a millionth of its unit."""
+    """Return the column type of a register value or consumption, to a millionth."""
     return ScaledDecimal(18, 6)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
-    """A timezone-aware UTC instant; naive datetimes are rejected."""
+    """Column type of a timezone-aware UTC instant; naive datetimes are rejected."""
 
     impl = DateTime
     cache_ok = True

@@ -15,7 +15,7 @@ from app.premises.models import Premise, ServiceAgreement
 
 
 def next_account_base(session: Session) -> int:
-    """The base number after the highest one in use."""
+    """Return the base number after the highest one in use."""
     highest = session.scalar(select(func.max(Account.number)))
     if highest is None:
         return FIRST_BASE
@@ -105,7 +105,7 @@ def search_accounts(session: Session, query: str, *, limit: int = 50) -> SearchR
 
 
 def service_address(session: Session, account_id: int) -> str | None:
-    """The address of the account's first premise, for lists of accounts."""
+    """Return the address of the account's first premise, for lists of accounts."""
     return session.scalar(
         select(Premise.address)
         .join(ServiceAgreement, ServiceAgreement.premise_id == Premise.id)

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def cli_actor() -> str:
-    """The actor name for a command typed at this machine's shell."""
+    """Return the actor name for a command typed at this machine's shell."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

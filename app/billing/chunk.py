@@ -259,8 +259,8 @@ def _winter_average_for(
     if not meter_registers:
         return None
     register = meter_registers[0]
-    wanted = context.winters.get(months) or winter_months(months, context.period.start)
-    monthly = monthly_consumption(data.reads.get(register.id, []), wanted, register)
+    winter_keys = context.winters.get(months) or winter_months(months, context.period.start)
+    monthly = monthly_consumption(data.reads.get(register.id, []), winter_keys, register)
     return winter_average(monthly, months, context.period.start)
 
 

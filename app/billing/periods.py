@@ -28,7 +28,7 @@ class BillingPeriod:
 
 
 def month_start_after(day: dt.date) -> dt.date:
-    """The first day of the month after ``day``'s month."""
+    """Return the first day of the month after ``day``'s month."""
     if day.month == 12:
         return dt.date(day.year + 1, 1, 1)
     return dt.date(day.year, day.month + 1, 1)
@@ -47,7 +47,7 @@ def parse_period(text: str) -> BillingPeriod:
 
 
 def previous_full_month(today: dt.date) -> BillingPeriod:
-    """The last calendar month that has fully ended before ``today``."""
+    """Return the last calendar month that has fully ended before ``today``."""
     first = today.replace(day=1)
     last_month_day = first - dt.timedelta(days=1)
     return parse_period(f"{last_month_day.year:04d}-{last_month_day.month:02d}")

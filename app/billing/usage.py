@@ -3,10 +3,10 @@
 The bill run loads a chunk's installations, registers and reads in a few queries and
 calls these functions per agreement, so no query runs per account.
 
-Register usage: for each meter serving the premise inside the service window, the
-opening read is the latest read on or before the window start (at most
-``OPENING_READ_DAYS`` earlier) and the closing read the latest read on or before the
-window end (at most ``CLOSING_READ_DAYS`` earlier). A meter changed inside the window
+Register usage is taken per meter serving the premise inside the service window. The
+opening read is the latest read on or before the window start, at most
+``OPENING_READ_DAYS`` earlier. The closing read is the latest read on or before the
+window end, at most ``CLOSING_READ_DAYS`` earlier. A meter changed inside the window
 gives two segments, old and new, each from its own reads.
 """
 
@@ -32,7 +32,7 @@ MONTH_BOUNDARY_DAYS = 5
 
 
 class BillingProblem(DomainError):
-    """Why an agreement cannot be billed; the bill run lists it as an exception."""
+    """Reason an agreement cannot be billed; the bill run lists it as an exception."""
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def interval_register(
     start: dt.date,
     end: dt.date,
 ) -> tuple[InstallationRow, RegisterRow] | None:
-    """The interval register of the meter serving the window, if the meter has one."""
+    """Return the interval register of the meter serving the window, if it has one."""
     for installation, _window_start, _window_end in _meter_windows(installations, start, end):
         for register in registers_by_meter.get(installation.meter_id, ()):
             if register.interval:
@@ -201,7 +201,7 @@ def interval_register(
 
 
 def local_midnight_utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:
-    """The UTC instant at which the local ``day`` begins."""
+    """Return the UTC instant at which the local ``day`` begins."""
     return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
 
 

@@ -11,21 +11,17 @@ from rich.table import Table
 from app.audit.service import cli_actor
 from app.billing.periods import parse_period
 from app.billing.run import BillRunSummary, run_bill_run
-from app.cli.common import clear_errors, console
+from app.cli.common import clear_errors, console, count_of
 from app.db import get_session_factory
 from app.settings import get_settings
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def print_summary(summary: BillRunSummary) -> None:
     console.print(
         f"bill run {summary.run_id}: cycle {summary.cycle}, period {summary.period}: "
-        f"{_count(summary.bills_created, 'bill')} created now, "
-        f"{_count(summary.bills_in_run, 'bill')} in the run, "
-        f"{_count(len(summary.exceptions), 'exception')}"
+        f"{count_of(summary.bills_created, 'bill')} created now, "
+        f"{count_of(summary.bills_in_run, 'bill')} in the run, "
+        f"{count_of(len(summary.exceptions), 'exception')}"
     )
     table = Table("service", "billed", title=f"Totals, cycle {summary.cycle} {summary.period}")
     for service, amount in summary.totals_by_service.items():

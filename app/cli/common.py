@@ -18,6 +18,11 @@ console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
+def count_of(number: int, noun: str) -> str:
+    """Write a count with its noun in the right number: '1 bill', '2,000 bills'."""
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 @contextmanager
 def clear_errors() -> Iterator[None]:
     """Print a domain or settings error as one line and exit with status 2."""
@@ -50,7 +55,7 @@ def clear_errors() -> Iterator[None]:
 
 
 def _masked_url() -> str:
-    """The configured database URL with any password hidden."""
+    """Return the configured database URL with any password hidden."""
     from app.settings import get_settings
 
     url = get_settings().database_url

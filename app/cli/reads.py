@@ -8,15 +8,11 @@ import typer
 from rich.table import Table
 
 from app.audit.service import cli_actor
-from app.cli.common import clear_errors, console, err_console
+from app.cli.common import clear_errors, console, count_of, err_console
 from app.db import session_scope
 from app.errors import InvalidInput
 from app.meters.imports import ReadFormat, guess_format, import_reads
 from app.settings import get_settings
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def import_reads_command(
@@ -60,10 +56,10 @@ def import_reads_command(
         )
     else:
         console.print(
-            f"import {report.import_id}: {_count(report.rows_read, 'row')} read, "
-            f"{_count(report.rows_stored, 'read')} stored, "
+            f"import {report.import_id}: {count_of(report.rows_read, 'row')} read, "
+            f"{count_of(report.rows_stored, 'read')} stored, "
             f"{report.rows_duplicate:,} already on file, "
-            f"{_count(len(report.errors), 'row')} kept for review"
+            f"{count_of(len(report.errors), 'row')} kept for review"
         )
     if report.errors:
         table = Table("line", "reason", title="Rows kept for review")

@@ -1,9 +1,10 @@
 """The general ledger: a chart of accounts, journal entries and their postings.
 
-Invariants: the postings of an entry sum to zero (debits positive, credits negative);
-entries and postings are never updated or deleted (database triggers reject it); a
-correction is a new entry that reverses the old one, and an entry is reversed at most
-once. A customer account's balance is the sum of its receivable postings.
+Invariants: the postings of an entry sum to zero (debits positive, credits negative).
+Entries and postings are never updated or deleted, because database triggers reject it.
+A correction is a new entry that reverses the old one, and an entry is reversed at most
+once (a unique ``reverses_id``). A customer account's balance is the sum of its
+receivable postings.
 """
 
 from __future__ import annotations

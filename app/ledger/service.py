@@ -113,8 +113,8 @@ def _same_postings(entry: JournalEntry, lines: Sequence[PostingLine]) -> bool:
         (posting.ledger_account.code, posting.account_id, posting.amount)
         for posting in entry.postings
     )
-    wanted = sorted((line.ledger_code, line.account_id, line.amount) for line in lines)
-    return stored == wanted
+    expected = sorted((line.ledger_code, line.account_id, line.amount) for line in lines)
+    return stored == expected
 
 
 def reverse_entry(
@@ -152,7 +152,7 @@ def reverse_entry(
 
 
 def account_balance(session: Session, account_id: int) -> Decimal:
-    """What the account owes (positive) or has in credit (negative): its receivable postings."""
+    """Sum the account's receivable postings: owed if positive, in credit if negative."""
     chart = ensure_chart(session)
     total = session.scalar(
         select(func.coalesce(func.sum(Posting.amount), 0)).where(

@@ -2,9 +2,9 @@
 
 Every import stores the file first (known by its SHA-256), then parses it. Good rows
 land; each bad row is kept in ``read_import_errors`` with its line number and reason.
-Importing a file again stores nothing new: the same file is recognised by its hash, and
-a read already on file (same register and instant) is counted as a duplicate, or kept
-for review as a conflict when its value differs.
+Importing a file again stores nothing new. The same file is recognised by its hash. A
+read already on file (same register and instant) counts as a duplicate, or is kept for
+review as a conflict when its value differs.
 """
 
 from __future__ import annotations
@@ -163,13 +163,13 @@ def import_reads(
 def _registers_for(
     session: Session, serials: Iterable[str]
 ) -> dict[tuple[str, str], tuple[int, str]]:
-    wanted = sorted(set(serials))
+    unique_serials = sorted(set(serials))
     found: dict[tuple[str, str], tuple[int, str]] = {}
-    for start in range(0, len(wanted), BATCH):
+    for start in range(0, len(unique_serials), BATCH):
         rows = session.execute(
             select(Meter.serial, Register.code, Register.id, Register.unit)
             .join(Register, Register.meter_id == Meter.id)
-            .where(Meter.serial.in_(wanted[start : start + BATCH]))
+            .where(Meter.serial.in_(unique_serials[start : start + BATCH]))
         )
         for serial, code, register_id, unit in rows:
             found[(serial, code)] = (register_id, unit)

@@ -142,7 +142,7 @@ class IntervalRead(Base):
 
 
 def read_key(read_date: dt.date, read_at: dt.datetime | None) -> str:
-    """The natural key of a register read within its register."""
+    """Return the natural key of a register read within its register."""
     if read_at is not None:
         return read_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return read_date.isoformat()

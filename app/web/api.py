@@ -67,7 +67,7 @@ class LedgerRowOut(BaseModel):
 
 
 def health(session: SessionDep) -> Health:
-    """Report that the database answers, which backend it is and its schema revision."""
+    """Report that the database responds, which backend it is and its schema revision."""
     connection = session.connection()
     revision = MigrationContext.configure(connection).get_current_revision()
     return Health(status="ok", database=connection.dialect.name, schema_revision=revision)

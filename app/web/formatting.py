@@ -34,7 +34,7 @@ def format_quantity(value: Decimal | str | None) -> str:
 
 
 def last_day(end: dt.date) -> dt.date:
-    """The last day a half-open period covers: the day before its end."""
+    """Return the last day a half-open period covers, the day before its end."""
     return end - dt.timedelta(days=1)
 
 

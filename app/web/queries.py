@@ -87,7 +87,7 @@ def bill_of_account(session: Session, account: Account, bill_id: int) -> Bill:
 
 
 def account_ledger(session: Session, account_id: int) -> list[LedgerRow]:
-    """The account's receivable postings in posting order, with a running balance."""
+    """List the account's receivable postings in order, with a running balance."""
     receivables = ensure_chart(session)[RECEIVABLES]
     rows = session.execute(
         select(
