@@ -1,0 +1,1 @@
+"""Payments: application, Stripe, bank drafts, lockbox and the counter."""
