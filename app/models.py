@@ -11,6 +11,7 @@ from app.billing.models import (
     BillRunException,
 )
 from app.db import Base
+from app.inbound.models import InboundEvent
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.meters.models import (
     IntervalRead,
@@ -21,33 +22,55 @@ from app.meters.models import (
     ReadImportError,
     Register,
 )
+from app.payments.autopay.models import AutopayAttempt, AutopayEnrollment
+from app.payments.bankfiles.models import BankFile, BankFileError, SuspenseItem
+from app.payments.cards.models import PaymentLink, SavedCard, StripeCustomer
+from app.payments.counter.models import DrawerSession
+from app.payments.drafts.models import BankAccount, DraftFile
+from app.payments.models import Payment, PaymentNotice, PaymentStatusChange, Refund
 from app.premises.models import Premise, ServiceAgreement
 from app.tariffs.models import Tariff, TariffVersion
 
 __all__ = [
     "Account",
     "AuditEvent",
+    "AutopayAttempt",
+    "AutopayEnrollment",
+    "BankAccount",
+    "BankFile",
+    "BankFileError",
     "Base",
     "Bill",
+    "BillingCycle",
     "BillLine",
     "BillMeterSegment",
     "BillRun",
     "BillRunException",
-    "BillingCycle",
     "Contact",
     "Customer",
+    "DraftFile",
+    "DrawerSession",
+    "InboundEvent",
     "IntervalRead",
     "JournalEntry",
     "LedgerAccount",
     "Meter",
     "MeterInstallation",
+    "Payment",
+    "PaymentLink",
+    "PaymentNotice",
+    "PaymentStatusChange",
     "Posting",
     "Premise",
     "Read",
     "ReadImport",
     "ReadImportError",
+    "Refund",
     "Register",
+    "SavedCard",
     "ServiceAgreement",
+    "StripeCustomer",
+    "SuspenseItem",
     "Tariff",
     "TariffVersion",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +29,32 @@ class Settings(BaseSettings):
     bill_run_chunk_size: int = 1000
     log_level: str = "WARNING"
 
+    # Payments: how a payment is applied, and the fees for money that comes back.
+    payment_application: str = "oldest_first"
+    returned_payment_fee: Decimal = Decimal("25.00")
+    dispute_fee: Decimal = Decimal("15.00")
+    autopay_retry_days: str = "2,5"
+    draft_max_returns: int = 2
+    draft_lead_days: int = 1
+
+    # Stripe. ``stripe_api_base`` points the SDK at localstripe in tests and the demo.
+    stripe_secret_key: str | None = None
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secrets: str | None = None
+    stripe_api_base: str | None = None
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    payment_link_hours: int = 72
+
+    # Bank drafts: the Fernet key that encrypts bank numbers, and our NACHA origin.
+    bank_data_key: str | None = None
+    bank_data_key_file: Path = PROJECT_ROOT / "var" / "bank-data.key"
+    ach_destination_routing: str = "071000301"
+    ach_destination_name: str = "FEDERAL RESERVE BANK"
+    ach_origin_id: str = "1234567890"
+    ach_origin_name: str = "RIVERBEND UTILITIES"
+    ach_company_id: str = "1234567890"
+    ach_odfi_routing: str = "07100030"
+
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
@@ -47,7 +74,35 @@ class Settings(BaseSettings):
             raise ValueError(f"UPM_CURRENCY={value!r} is not an ISO 4217 code such as 'USD'")
         return value.upper()
 
-    @field_validator("bill_due_days", "bill_run_chunk_size")
+    @field_validator("payment_application")
+    @classmethod
+    def _check_application(cls, value: str) -> str:
+        allowed = ("oldest_first", "fees_first", "fees_last")
+        if value not in allowed:
+            raise ValueError(
+                f"UPM_PAYMENT_APPLICATION={value!r} is not one of {', '.join(allowed)}"
+            )
+        return value
+
+    @field_validator("autopay_retry_days")
+    @classmethod
+    def _check_retry_days(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(part.isdigit() and int(part) > 0 for part in parts):
+            raise ValueError(
+                f"UPM_AUTOPAY_RETRY_DAYS={value!r} must list whole days after the due date, "
+                "such as '2,5'"
+            )
+        return ",".join(parts)
+
+    @field_validator("returned_payment_fee", "dispute_fee")
+    @classmethod
+    def _check_fee(cls, value: Decimal) -> Decimal:
+        if value < 0 or value != value.quantize(Decimal("0.01")):
+            raise ValueError(f"fee {value} must be zero or more, in whole cents")
+        return value
+
+    @field_validator("bill_due_days", "bill_run_chunk_size", "draft_max_returns", "payment_link_hours")
     @classmethod
     def _check_positive(cls, value: int) -> int:
         if value < 1:
@@ -57,6 +112,17 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def retry_days(self) -> list[int]:
+        """Days after the due date on which a declined autopay charge is tried again."""
+        return [int(part) for part in self.autopay_retry_days.split(",") if part]
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """Stripe signing secrets; two during a rotation, comma-separated."""
+        raw = self.stripe_webhook_secrets or ""
+        return [part.strip() for part in raw.split(",") if part.strip()]
 
 
 @lru_cache(maxsize=1)

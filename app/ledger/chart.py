@@ -10,6 +10,7 @@ from app.ledger.models import LedgerAccount, LedgerAccountKind
 CASH = "1010"
 RECEIVABLES = "1200"
 DEPOSITS_HELD = "2100"
+SUSPENSE = "2200"
 FEES = "4900"
 ADJUSTMENTS = "4950"
 
@@ -26,6 +27,7 @@ STANDARD_CHART: tuple[tuple[str, str, LedgerAccountKind], ...] = (
     (CASH, "Cash", LedgerAccountKind.ASSET),
     (RECEIVABLES, "Customer receivables", LedgerAccountKind.ASSET),
     (DEPOSITS_HELD, "Customer deposits held", LedgerAccountKind.LIABILITY),
+    (SUSPENSE, "Unidentified payments (suspense)", LedgerAccountKind.LIABILITY),
     ("4010", "Water revenue", LedgerAccountKind.REVENUE),
     ("4020", "Sewer revenue", LedgerAccountKind.REVENUE),
     ("4030", "Trash revenue", LedgerAccountKind.REVENUE),
