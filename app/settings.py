@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -102,7 +103,9 @@ class Settings(BaseSettings):
             raise ValueError(f"fee {value} must be zero or more, in whole cents")
         return value
 
-    @field_validator("bill_due_days", "bill_run_chunk_size", "draft_max_returns", "payment_link_hours")
+    @field_validator(
+        "bill_due_days", "bill_run_chunk_size", "draft_max_returns", "payment_link_hours"
+    )
     @classmethod
     def _check_positive(cls, value: int) -> int:
         if value < 1:
@@ -112,6 +115,10 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def today(self) -> dt.date:
+        """Return today's date in the utility's time zone (a bill's due date is local)."""
+        return dt.datetime.now(self.zone).date()
 
     @property
     def retry_days(self) -> list[int]:

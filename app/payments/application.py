@@ -50,7 +50,7 @@ class Application:
     def past_due(self, today: dt.date) -> Decimal:
         """Sum what is still open on charges whose due date is before ``today``."""
         return sum(
-            (item.open for item in self.charges if item.due_date < today), Decimal("0.00")
+            (item.open for item in self.charges if item.charge.due_date < today), Decimal("0.00")
         )
 
 

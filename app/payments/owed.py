@@ -54,7 +54,10 @@ def load_application(session: Session, account_id: int) -> Application:
         .join(Posting, Posting.entry_id == JournalEntry.id)
         .where(Posting.account_id == account_id, Posting.ledger_account_id == chart[RECEIVABLES])
         .group_by(
-            JournalEntry.id, JournalEntry.kind, JournalEntry.effective_date, JournalEntry.reverses_id
+            JournalEntry.id,
+            JournalEntry.kind,
+            JournalEntry.effective_date,
+            JournalEntry.reverses_id,
         )
     ).all()
     reversed_ids = {row[3] for row in rows if row[3] is not None}
@@ -133,4 +136,3 @@ def bill_open_amount(session: Session, bill: Bill) -> Decimal:
         if item.charge.entry_id == bill.journal_entry_id:
             return item.open
     return ZERO
-

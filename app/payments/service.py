@@ -33,6 +33,7 @@ from app.payments.models import (
     PaymentStatusChange,
     Refund,
 )
+from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,7 @@ def check_amount(amount: Decimal) -> Decimal:
 
 def lock_account(session: Session, account_id: int) -> Account:
     """Lock the account row (PostgreSQL) so balance checks and postings serialize."""
-    account = session.scalar(
-        select(Account).where(Account.id == account_id).with_for_update()
-    )
+    account = session.scalar(select(Account).where(Account.id == account_id).with_for_update())
     if account is None:
         raise NotFound(f"account id {account_id} not found", code="account_not_found")
     return account
@@ -142,7 +141,9 @@ def _find_existing(
     found = session.scalar(select(Payment).where(Payment.idempotency_key == key))
     if found is None and external_ref is not None:
         found = session.scalar(
-            select(Payment).where(Payment.provider == provider, Payment.external_ref == external_ref)
+            select(Payment).where(
+                Payment.provider == provider, Payment.external_ref == external_ref
+            )
         )
     return found
 
@@ -165,6 +166,7 @@ def change_status(
     source: str,
     reason: str | None = None,
     strict: bool = True,
+    effective_date: dt.date | None = None,
 ) -> bool:
     """Move a payment to ``to``; post it when it succeeds for the first time.
 
@@ -181,7 +183,10 @@ def change_status(
             )
         log.info(
             "ignored stale move of payment %s from %s to %s (source %s)",
-            payment.id, payment.status, to, source,
+            payment.id,
+            payment.status,
+            to,
+            source,
         )
         return False
     session.add(
@@ -199,7 +204,7 @@ def change_status(
     if to == PaymentStatus.SUCCEEDED and payment.journal_entry_id is None:
         _post(session, payment)
     elif to == PaymentStatus.SUCCEEDED and previous == PaymentStatus.DISPUTED:
-        _reinstate(session, payment, source=source)
+        _reinstate(session, payment, source=source, effective_date=effective_date)
     session.flush()
     return True
 
@@ -236,12 +241,14 @@ def _post(session: Session, payment: Payment) -> None:
     )
 
 
-def _reinstate(session: Session, payment: Payment, *, source: str) -> None:
+def _reinstate(
+    session: Session, payment: Payment, *, source: str, effective_date: dt.date | None
+) -> None:
     post_entry(
         session,
         key=f"payment:{payment.id}:reinstated",
         kind=EntryKind.PAYMENT,
-        effective_date=dt.date.today(),
+        effective_date=effective_date or get_settings().today(),
         memo="Payment reinstated: dispute won",
         actor=source,
         lines=[

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, Money, UTCDateTime, str_enum, utcnow
@@ -28,9 +28,7 @@ class DrawerSession(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     drawer: Mapped[str] = mapped_column(String(20), index=True)
-    status: Mapped[DrawerStatus] = mapped_column(
-        str_enum(DrawerStatus), default=DrawerStatus.OPEN
-    )
+    status: Mapped[DrawerStatus] = mapped_column(str_enum(DrawerStatus), default=DrawerStatus.OPEN)
     opened_by: Mapped[str] = mapped_column(String(80))
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     opening_float: Mapped[Decimal] = mapped_column(Money())
