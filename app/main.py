@@ -7,8 +7,12 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from app.errors import DomainError
+from app.payments.cards import routes as card_routes
 from app.settings import get_settings
 from app.web import api, pages
+
+#: Paths answered in JSON for programs; everything else is a page for people.
+MACHINE_PATHS = ("/api", "/health", "/stripe", "/twilio", "/slack")
 
 
 def create_app() -> FastAPI:
@@ -23,10 +27,11 @@ def create_app() -> FastAPI:
     application.add_api_route("/health", api.health, methods=["GET"], response_model=api.Health)
     application.include_router(api.router)
     application.include_router(pages.router)
+    application.include_router(card_routes.router)
 
     @application.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        if request.url.path.startswith("/api") or request.url.path == "/health":
+        if request.url.path.startswith(MACHINE_PATHS):
             return JSONResponse(
                 {"code": exc.code, "message": exc.message}, status_code=exc.http_status
             )

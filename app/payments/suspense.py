@@ -1,0 +1,170 @@
+"""The suspense queue: money or bank notices that match no account, kept for a clerk.
+
+Unmatched money is in the bank, so it is posted at once (cash in, suspense liability)
+and the clerk's resolution moves it to the right account as a payment. Nothing is
+dropped: an unmatched return or change notice waits here too, with no posting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.service import record
+from app.db import utcnow
+from app.errors import Conflict, NotFound
+from app.ledger.chart import CASH, SUSPENSE
+from app.ledger.models import EntryKind
+from app.ledger.service import PostingLine, post_entry
+from app.payments.bankfiles.models import SuspenseItem, SuspenseKind, SuspenseStatus
+from app.payments.models import Payment, PaymentChannel, PaymentMethod, PaymentStatus
+from app.payments.service import create_payment
+
+
+def hold_in_suspense(
+    session: Session,
+    *,
+    key: str,
+    amount: Decimal,
+    received_on: dt.date,
+    reason: str,
+    reference: str | None = None,
+    payer_name: str | None = None,
+    kind: SuspenseKind = SuspenseKind.UNMATCHED_PAYMENT,
+    bank_file_id: int | None = None,
+    line_number: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> SuspenseItem:
+    """Queue an item for review; unmatched money is posted to suspense once per ``key``."""
+    entry_id = None
+    if kind == SuspenseKind.UNMATCHED_PAYMENT:
+        entry = post_entry(
+            session,
+            key=f"suspense:{key}",
+            kind=EntryKind.PAYMENT,
+            effective_date=received_on,
+            memo=f"Unidentified payment: {reason}"[:200],
+            actor="suspense",
+            lines=[PostingLine(CASH, amount), PostingLine(SUSPENSE, -amount)],
+        )
+        entry_id = entry.id
+        found = session.scalar(
+            select(SuspenseItem).where(SuspenseItem.journal_entry_id == entry_id)
+        )
+        if found is not None:
+            return found
+    item = SuspenseItem(
+        kind=kind,
+        bank_file_id=bank_file_id,
+        line_number=line_number,
+        amount=amount,
+        received_on=received_on,
+        reference=reference,
+        payer_name=payer_name,
+        reason=reason[:200],
+        detail=detail or {},
+        journal_entry_id=entry_id,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def open_items(session: Session, *, limit: int = 200) -> list[SuspenseItem]:
+    return list(
+        session.scalars(
+            select(SuspenseItem)
+            .where(SuspenseItem.status == SuspenseStatus.OPEN)
+            .order_by(SuspenseItem.received_on, SuspenseItem.id)
+            .limit(limit)
+        )
+    )
+
+
+def resolve_to_account(
+    session: Session, item_id: int, *, account_id: int, actor: str, note: str | None = None
+) -> Payment:
+    """Move an unmatched payment to an account: post it as a payment and clear suspense."""
+    item = session.scalar(select(SuspenseItem).where(SuspenseItem.id == item_id).with_for_update())
+    if item is None:
+        raise NotFound(f"suspense item {item_id} not found", code="suspense_not_found")
+    if item.status != SuspenseStatus.OPEN:
+        raise Conflict(
+            f"suspense item {item_id} was already resolved by {item.resolved_by}",
+            code="suspense_resolved",
+        )
+    if item.kind != SuspenseKind.UNMATCHED_PAYMENT:
+        raise Conflict(
+            f"suspense item {item_id} holds no money; close it with a note instead",
+            code="suspense_no_money",
+        )
+    channel = PaymentChannel.LOCKBOX if item.bank_file_id else PaymentChannel.WEB
+    payment = create_payment(
+        session,
+        account_id=account_id,
+        amount=item.amount,
+        channel=channel,
+        method=PaymentMethod.CHECK if item.bank_file_id else PaymentMethod.CARD,
+        provider="suspense",
+        external_ref=f"suspense:{item.id}",
+        idempotency_key=f"suspense:{item.id}",
+        taken_by=actor,
+        received_on=item.received_on,
+        method_label=item.reference,
+        status=PaymentStatus.SUCCEEDED,
+        source=f"suspense item {item.id} resolved by {actor}",
+    )
+    # The payment posted cash in; the money was already in cash, so move it out of suspense.
+    post_entry(
+        session,
+        key=f"suspense-cleared:{item.id}",
+        kind=EntryKind.ADJUSTMENT,
+        effective_date=item.received_on,
+        memo=f"Suspense item {item.id} applied to payment {payment.id}",
+        actor=actor,
+        lines=[PostingLine(SUSPENSE, item.amount), PostingLine(CASH, -item.amount)],
+    )
+    _close(item, actor=actor, note=note, payment_id=payment.id)
+    record(
+        session,
+        actor=actor,
+        action="suspense.resolve",
+        outcome="ok",
+        target=f"suspense:{item.id}",
+        arguments={"account_id": account_id, "payment_id": payment.id},
+    )
+    return payment
+
+
+def close_without_money(session: Session, item_id: int, *, actor: str, note: str) -> SuspenseItem:
+    """Close an unmatched return or change notice after the clerk has dealt with it."""
+    item = session.get(SuspenseItem, item_id)
+    if item is None:
+        raise NotFound(f"suspense item {item_id} not found", code="suspense_not_found")
+    if item.kind == SuspenseKind.UNMATCHED_PAYMENT and item.status == SuspenseStatus.OPEN:
+        raise Conflict(
+            f"suspense item {item_id} holds {item.amount}; apply it to an account",
+            code="suspense_holds_money",
+        )
+    _close(item, actor=actor, note=note, payment_id=None)
+    record(
+        session,
+        actor=actor,
+        action="suspense.close",
+        outcome="ok",
+        target=f"suspense:{item.id}",
+        detail=note,
+    )
+    return item
+
+
+def _close(item: SuspenseItem, *, actor: str, note: str | None, payment_id: int | None) -> None:
+    item.status = SuspenseStatus.RESOLVED
+    item.resolved_by = actor
+    item.resolved_at = utcnow()
+    item.resolution_note = note
+    item.resolved_payment_id = payment_id
