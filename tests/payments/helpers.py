@@ -29,7 +29,9 @@ def issue_bill(
 ) -> Bill:
     """Post a water bill of ``total`` straight to the ledger, as a bill run would."""
     run = session.scalar(
-        select(BillRun).where(BillRun.cycle_id == city.cycle.id, BillRun.period_start == period_start)
+        select(BillRun).where(
+            BillRun.cycle_id == city.cycle.id, BillRun.period_start == period_start
+        )
     )
     if run is None:
         run = BillRun(

@@ -106,7 +106,8 @@ def test_other_event_same_intent_posts_once(
     session_factory: sessionmaker[Session],
 ) -> None:
     post(client, make_event("evt_a", "payment_intent.succeeded", intent("pi_A", account_id)))
-    again = post(client, make_event("evt_b", "payment_intent.succeeded", intent("pi_A", account_id)))
+    second = make_event("evt_b", "payment_intent.succeeded", intent("pi_A", account_id))
+    again = post(client, second)
     assert again.json()["outcome"] == "unchanged"
     with session_factory() as session:
         assert len(entries_of(session, EntryKind.PAYMENT)) == 1
