@@ -1,0 +1,318 @@
+"""Importing lockbox, BAI2 and payment CSV files: match, post in bulk, queue the rest.
+
+The file is stored and claimed by its hash first, so a re-import posts nothing. Each
+payment is matched to an account by its bill scan line or its account number. Matched
+payments are posted in chunks with bulk inserts (one journal entry, two postings, the
+payment, its status history and a receipt notice each). Unmatched money goes to the
+suspense queue. A malformed line is recorded with its line number, and nothing from it
+is posted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Account
+from app.bulk import insert_rows
+from app.db import utcnow
+from app.ledger.chart import CASH, RECEIVABLES, ensure_chart
+from app.ledger.models import EntryKind, JournalEntry, Posting
+from app.payments.bankfiles.models import BankFile, BankFileError, BankFileKind
+from app.payments.bankfiles.store import store_file
+from app.payments.models import (
+    NoticeKind,
+    Payment,
+    PaymentChannel,
+    PaymentMethod,
+    PaymentNotice,
+    PaymentStatus,
+    PaymentStatusChange,
+)
+from app.payments.remittance.detect import parse_remittance
+from app.payments.remittance.model import RemittanceItem
+from app.payments.remittance.scanline import is_account_number, parse_scan_line
+from app.payments.suspense import hold_in_suspense
+from app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "lockbox"
+CHUNK = 5000
+ZERO = Decimal("0.00")
+#: BAI type code of a lockbox deposit: a total of many checks, not one payment.
+DEPOSIT_TOTAL_TYPES = {"115"}
+
+KIND_BY_FORMAT = {
+    "lockbox": BankFileKind.LOCKBOX,
+    "bai2": BankFileKind.BAI2,
+    "csv": BankFileKind.CSV,
+}
+
+
+@dataclass
+class ImportReport:
+    bank_file_id: int | None
+    format: str
+    duplicate: bool = False
+    posted: int = 0
+    posted_total: Decimal = ZERO
+    suspense: int = 0
+    suspense_total: Decimal = ZERO
+    deposit_totals: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def import_payment_file(
+    session: Session, *, filename: str, content: bytes, actor: str
+) -> ImportReport:
+    """Import one bank payment file; the caller commits."""
+    parsed = parse_remittance(content)
+    if parsed.format == "unknown":
+        reasons = "; ".join(str(error) for error in parsed.errors) or "unrecognized format"
+        return ImportReport(
+            bank_file_id=None,
+            format="unknown",
+            errors=[f"{filename}: not a lockbox, BAI2 or payment CSV file ({reasons})"],
+        )
+    bank_file, is_new = store_file(
+        session,
+        kind=KIND_BY_FORMAT[parsed.format],
+        filename=filename,
+        content=content,
+        actor=actor,
+    )
+    report = ImportReport(bank_file_id=bank_file.id, format=parsed.format, duplicate=not is_new)
+    if not is_new:
+        return report
+    for error in parsed.errors:
+        session.add(
+            BankFileError(
+                bank_file_id=bank_file.id,
+                line_number=error.line_number,
+                code=error.code,
+                message=f"{error.severity}: {error.message}",
+            )
+        )
+        report.errors.append(str(error))
+    items = []
+    for item in parsed.items:
+        if item.type_code in DEPOSIT_TOTAL_TYPES:
+            report.deposit_totals += 1
+            continue
+        items.append(item)
+    accounts = _match_accounts(session, items)
+    matched = [(item, accounts[id(item)]) for item in items if id(item) in accounts]
+    for start in range(0, len(matched), CHUNK):
+        _post_chunk(session, bank_file, matched[start : start + CHUNK], actor)
+    report.posted = len(matched)
+    report.posted_total = sum((item.amount for item, _ in matched), ZERO)
+    for item in items:
+        if id(item) not in accounts:
+            _to_suspense(session, bank_file, item)
+            report.suspense += 1
+            report.suspense_total += item.amount
+    bank_file.item_count = len(items)
+    bank_file.posted_count = report.posted
+    bank_file.suspense_count = report.suspense
+    bank_file.error_count = len(parsed.errors)
+    log.info(
+        "imported %s: %s posted, %s to suspense, %s errors",
+        filename,
+        report.posted,
+        report.suspense,
+        len(parsed.errors),
+    )
+    return report
+
+
+def _account_number_of(item: RemittanceItem) -> str | None:
+    for text in (item.scan_line, item.account_reference):
+        if not text:
+            continue
+        try:
+            return parse_scan_line(text).account_number
+        except ValueError:
+            pass
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if is_account_number(digits):
+            return digits
+    return None
+
+
+def _match_accounts(session: Session, items: Sequence[RemittanceItem]) -> dict[int, int]:
+    """Map each matched item (by ``id``) to an account id."""
+    numbers = {id(item): _account_number_of(item) for item in items}
+    wanted = sorted({number for number in numbers.values() if number})
+    ids: dict[str, int] = {}
+    for start in range(0, len(wanted), 5000):
+        ids.update(
+            session.execute(
+                select(Account.number, Account.id).where(
+                    Account.number.in_(wanted[start : start + 5000])
+                )
+            ).all()
+        )
+    return {key: ids[number] for key, number in numbers.items() if number in ids}
+
+
+def _balances(session: Session, account_ids: set[int]) -> dict[int, Decimal]:
+    chart = ensure_chart(session)
+    balances: dict[int, Decimal] = {}
+    ordered = sorted(account_ids)
+    for start in range(0, len(ordered), 5000):
+        rows = session.execute(
+            select(Posting.account_id, func.sum(Posting.amount))
+            .where(
+                Posting.account_id.in_(ordered[start : start + 5000]),
+                Posting.ledger_account_id == chart[RECEIVABLES],
+            )
+            .group_by(Posting.account_id)
+        ).all()
+        balances.update(
+            {account_id: Decimal(total) for account_id, total in rows if account_id is not None}
+        )
+    return balances
+
+
+def _post_chunk(
+    session: Session,
+    bank_file: BankFile,
+    matched: Sequence[tuple[RemittanceItem, int]],
+    actor: str,
+) -> None:
+    chart = ensure_chart(session)
+    today = get_settings().today()
+    now = utcnow()
+    prefix = f"lockbox:{bank_file.id}:"
+    entry_rows: list[dict[str, Any]] = []
+    for item, _ in matched:
+        entry_rows.append(
+            {
+                "entry_key": f"{prefix}{item.line_number}",
+                "kind": EntryKind.PAYMENT,
+                "effective_date": item.paid_on or today,
+                "posted_at": now,
+                "memo": f"Lockbox payment, file {bank_file.id} line {item.line_number}",
+                "actor": actor,
+            }
+        )
+    insert_rows(session, JournalEntry, entry_rows)
+    keys = [row["entry_key"] for row in entry_rows]
+    entry_ids = dict(
+        session.execute(
+            select(JournalEntry.entry_key, JournalEntry.id).where(JournalEntry.entry_key.in_(keys))
+        ).all()
+    )
+    balances = _balances(session, {account_id for _, account_id in matched})
+    posting_rows: list[dict[str, Any]] = []
+    payment_rows: list[dict[str, Any]] = []
+    for item, account_id in matched:
+        entry_id = entry_ids[f"{prefix}{item.line_number}"]
+        posting_rows.append(
+            {
+                "entry_id": entry_id,
+                "ledger_account_id": chart[CASH],
+                "account_id": None,
+                "amount": item.amount,
+            }
+        )
+        posting_rows.append(
+            {
+                "entry_id": entry_id,
+                "ledger_account_id": chart[RECEIVABLES],
+                "account_id": account_id,
+                "amount": -item.amount,
+            }
+        )
+        owed = max(balances.get(account_id, ZERO), ZERO)
+        balances[account_id] = balances.get(account_id, ZERO) - item.amount
+        payment_rows.append(
+            {
+                "account_id": account_id,
+                "amount": item.amount,
+                "channel": PaymentChannel.LOCKBOX,
+                "method": PaymentMethod.CHECK,
+                "status": PaymentStatus.SUCCEEDED,
+                "provider": PROVIDER,
+                "external_ref": f"{bank_file.sha256[:16]}:{item.line_number}",
+                "idempotency_key": f"{prefix}{item.line_number}",
+                "method_label": f"check {item.check_number}" if item.check_number else "check",
+                "received_on": item.paid_on or today,
+                "taken_by": actor,
+                "journal_entry_id": entry_id,
+                "credit_on_account": max(item.amount - owed, ZERO),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    insert_rows(session, Posting, posting_rows)
+    insert_rows(session, Payment, payment_rows)
+    payment_ids = session.execute(
+        select(
+            Payment.id,
+            Payment.account_id,
+            Payment.amount,
+            Payment.received_on,
+            Payment.method_label,
+            Payment.credit_on_account,
+        ).where(Payment.idempotency_key.in_(keys))
+    ).all()
+    insert_rows(
+        session,
+        PaymentStatusChange,
+        [
+            {
+                "payment_id": row[0],
+                "from_status": None,
+                "to_status": PaymentStatus.SUCCEEDED,
+                "source": f"lockbox file {bank_file.id}",
+                "occurred_at": now,
+            }
+            for row in payment_ids
+        ],
+    )
+    insert_rows(
+        session,
+        PaymentNotice,
+        [
+            {
+                "notice_key": f"receipt:{row[0]}",
+                "kind": NoticeKind.PAYMENT_RECEIVED,
+                "account_id": row[1],
+                "payment_id": row[0],
+                "created_at": now,
+                "payload": {
+                    "amount": str(row[2]),
+                    "received_on": row[3].isoformat(),
+                    "method": row[4],
+                    "credit_on_account": str(row[5]),
+                },
+            }
+            for row in payment_ids
+        ],
+    )
+
+
+def _to_suspense(session: Session, bank_file: BankFile, item: RemittanceItem) -> None:
+    reference = item.scan_line or item.account_reference
+    hold_in_suspense(
+        session,
+        key=f"lockbox:{bank_file.id}:{item.line_number}",
+        amount=item.amount,
+        received_on=item.paid_on or get_settings().today(),
+        reason=("no account matches reference " + repr(reference))
+        if reference
+        else "no account number or scan line on the payment",
+        reference=reference,
+        payer_name=item.payer_name,
+        bank_file_id=bank_file.id,
+        line_number=item.line_number,
+        detail={"check_number": item.check_number, "memo": item.memo},
+    )
