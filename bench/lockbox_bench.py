@@ -94,7 +94,8 @@ def run_import(url: str, csv_path: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--payments", type=int, default=100_000)
-    parser.add_argument("--database-url", default=f"sqlite:///{ROOT / 'var' / 'bench-lockbox.sqlite3'}")
+    default_url = f"sqlite:///{ROOT / 'var' / 'bench-lockbox.sqlite3'}"
+    parser.add_argument("--database-url", default=default_url)
     parser.add_argument("--import-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     csv_path = ROOT / "var" / f"bench-lockbox-{args.payments}.csv"
