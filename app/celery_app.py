@@ -12,7 +12,7 @@ from app.settings import Settings, get_settings
 
 
 def make_celery(settings: Settings) -> Celery:
-    application = Celery("upm", include=["app.billing.tasks"])
+    application = Celery("upm", include=["app.billing.tasks", "app.payments.tasks"])
     if settings.redis_url:
         application.conf.update(
             broker_url=settings.redis_url,

@@ -9,6 +9,7 @@ import typer
 from app.cli.billing import bill_run_command
 from app.cli.database import db_app
 from app.cli.demo import demo_command
+from app.cli.payments import payments_app
 from app.cli.rate import rate_command
 from app.cli.reads import import_reads_command
 from app.cli.serve import serve_command
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(payments_app, name="payments")
 app.command("import-reads")(import_reads_command)
 app.command("bill-run")(bill_run_command)
 app.command("demo")(demo_command)

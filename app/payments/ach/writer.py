@@ -52,6 +52,7 @@ def write_ppd_debits(
     created_at: datetime,
     file_id_modifier: str = "A",
     line_ending: str = "\n",
+    first_trace_sequence: int = 1,
 ) -> bytes:
     """Write a whole PPD debit file as ASCII bytes; see ``iter_ppd_debits`` for the arguments."""
     return b"".join(
@@ -61,6 +62,7 @@ def write_ppd_debits(
             created_at=created_at,
             file_id_modifier=file_id_modifier,
             line_ending=line_ending,
+            first_trace_sequence=first_trace_sequence,
         )
     )
 
@@ -72,13 +74,16 @@ def iter_ppd_debits(
     created_at: datetime,
     file_id_modifier: str = "A",
     line_ending: str = "\n",
+    first_trace_sequence: int = 1,
 ) -> Iterator[bytes]:
     """Yield the records of a PPD debit file, each as ASCII bytes ending in ``line_ending``.
 
     ``created_at`` is written as the file creation date and time, as given (the caller
     picks the zone). ``file_id_modifier`` (A-Z or 0-9) distinguishes files created on the
     same day. Trace numbers are the ODFI's 8-digit id and a sequence that runs through the
-    file. The file ends with lines of 94 '9's up to a multiple of 10 records.
+    file from ``first_trace_sequence`` (pass where the last file stopped, so that trace
+    numbers stay unique across files), wrapping from 9999999 to 1. The file ends with
+    lines of 94 '9's up to a multiple of 10 records.
     Raises AchInputError naming the batch, entry and field of the first bad value.
     """
     if line_ending not in ("\n", "\r\n"):
@@ -91,7 +96,15 @@ def iter_ppd_debits(
             f"file_id_modifier must be one letter A-Z or digit 0-9, got {file_id_modifier!r}",
             field="file_id_modifier",
         )
-    file = _FileWriter(OriginatorFields.from_originator(originator), line_ending)
+    if not 1 <= first_trace_sequence <= MAX_TRACE_SEQUENCE:
+        raise AchInputError(
+            f"first_trace_sequence must be from 1 to {MAX_TRACE_SEQUENCE}, got "
+            f"{first_trace_sequence}",
+            field="first_trace_sequence",
+        )
+    file = _FileWriter(
+        OriginatorFields.from_originator(originator), line_ending, first_trace_sequence
+    )
     yield file.line(records.FILE_HEADER, file.header_values(created_at, modifier))
     for batch_number, batch in enumerate(batches, start=1):
         yield from file.batch_lines(batch_number, batch)
@@ -103,7 +116,9 @@ def iter_ppd_debits(
 class _FileWriter:
     """Running counts and totals of the file being written."""
 
-    def __init__(self, originator: OriginatorFields, line_ending: str) -> None:
+    def __init__(
+        self, originator: OriginatorFields, line_ending: str, first_trace_sequence: int = 1
+    ) -> None:
         self.originator = originator
         self.line_ending = line_ending
         self.batch_count = 0
@@ -112,6 +127,8 @@ class _FileWriter:
         self.entry_hash = 0
         self.debit_total = 0
         self.credit_total = 0
+        self.entry_count = 0
+        self.first_trace_sequence = first_trace_sequence
         self.trace_sequence = 0
 
     def line(self, layout: records.Layout, values: dict[str, str | int]) -> bytes:
@@ -244,8 +261,11 @@ class _FileWriter:
             )
 
     def _entry_lines(self, fields: dict[str, str | int], totals: _BatchTotals) -> Iterator[bytes]:
-        self.trace_sequence += 1
-        if self.trace_sequence > MAX_TRACE_SEQUENCE:
+        self.entry_count += 1
+        self.trace_sequence = (
+            self.first_trace_sequence - 1 + self.entry_count - 1
+        ) % MAX_TRACE_SEQUENCE + 1
+        if self.entry_count > MAX_TRACE_SEQUENCE:
             raise AchInputError(
                 f"a file can contain at most {MAX_TRACE_SEQUENCE} entries, the limit of "
                 "the 7-digit trace sequence; split the file",
