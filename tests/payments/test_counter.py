@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.accounts.models import Account
+from app.accounts.models import Account, Contact, ContactKind
 from app.audit.models import AuditEvent
 from app.billing.models import Bill
 from app.billing.periods import parse_period
@@ -23,8 +23,14 @@ from app.billing.run import run_bill_run
 from app.errors import Conflict, InvalidInput, NotFound
 from app.ledger.chart import RECEIVABLES
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
-from app.ledger.service import account_balance
+from app.ledger.service import account_balance, post_adjustment
 from app.payments.counter.models import DrawerStatus
+from app.payments.counter.receipts import (
+    build_receipt,
+    email_receipt,
+    render_receipt_html,
+    render_receipt_text,
+)
 from app.payments.counter.service import (
     CounterPayment,
     close_drawer,
@@ -32,8 +38,15 @@ from app.payments.counter.service import (
     open_drawer,
     take_payment,
 )
-from app.payments.models import Payment, PaymentChannel, PaymentMethod, PaymentStatus
+from app.payments.models import (
+    Payment,
+    PaymentChannel,
+    PaymentMethod,
+    PaymentNotice,
+    PaymentStatus,
+)
 from app.payments.owed import amount_owed
+from app.payments.service import create_payment
 from app.settings import get_settings
 from tests.app.factories import City, trash_tariff, water_tariff
 
@@ -41,6 +54,8 @@ ZONE = ZoneInfo("America/Chicago")
 NOVEMBER = parse_period("2026-11")
 BILL = Decimal("49.00")
 CARD_NUMBER = "4242424242424242"
+SPANISH_MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+                  "septiembre", "octubre", "noviembre", "diciembre"]
 
 
 def billed_accounts(
@@ -105,6 +120,14 @@ def pay(
 
 def card(last4: str = "4242", code: str = "A1B2C3") -> dict[str, str]:
     return {"card_last4": last4, "card_brand": "visa", "approval_code": code}
+
+
+def english_date(day: dt.date) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def spanish_date(day: dt.date) -> str:
+    return f"{day.day} de {SPANISH_MONTHS[day.month - 1]} de {day.year}"
 
 
 def test_full_shift_balances(session: Session, session_factory: sessionmaker[Session]) -> None:
@@ -513,3 +536,171 @@ def test_received_on_is_local_today(session: Session) -> None:
     result = pay(session, drawer.id, account, "10.00", "cash", "k-1")
 
     assert result.payment.received_on == get_settings().today()
+
+
+def test_cash_receipt_in_english(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    (account,) = billed_accounts(session, session_factory, 1)
+    drawer = open_drawer(session, drawer="Front 1", opening_float=Decimal("100.00"),
+                         actor="Maria")
+    cash = pay(session, drawer.id, account, "40.00", "cash", "k-1", tendered=Decimal("50.00"))
+
+    receipt = build_receipt(session, cash.payment.id)
+    text = render_receipt_text(receipt)
+    html = render_receipt_html(receipt)
+
+    lines = text.splitlines()
+    assert lines[0] == "City of Riverbend Utilities"
+    assert lines[1] == "Payment receipt"
+    assert f"Receipt number: {cash.payment.id}" in lines
+    assert f"Date: {english_date(get_settings().today())}" in lines
+    assert f"Account: …{account.number[-4:]}" in lines
+    assert "Customer: Customer 0" in lines
+    assert "Payment method: Cash" in lines
+    assert "Amount paid: $40.00" in lines
+    assert "Cash received: $50.00" in lines
+    assert "Change due: $10.00" in lines
+    # 49.00 billed - 40.00 paid = 9.00.
+    assert "Balance due after this payment: $9.00" in lines
+    assert "Served by: Maria" in lines
+    assert "Thank you for your payment." in lines
+    assert "Credit on account" not in text
+    time_line = next(line for line in lines if line.startswith("Time: "))
+    assert time_line.replace("\u202f", " ").endswith((" AM CST", " PM CST", " AM CDT", " PM CDT"))
+    assert '<html lang="en">' in html
+    assert "<td>$40.00</td>" in html
+    assert "<td>$10.00</td>" in html
+    assert f"<td>…{account.number[-4:]}</td>" in html
+    for body in (text, html):
+        assert account.number not in body
+
+
+def test_check_receipt_in_spanish_shows_credit(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    (account,) = billed_accounts(session, session_factory, 1)
+    account.customer.language = "es"
+    drawer = open_drawer(session, drawer="Front 1", opening_float=Decimal("100.00"),
+                         actor="Maria")
+    check = pay(session, drawer.id, account, "88.12", "check", "k-1", check_number="1180")
+
+    receipt = build_receipt(session, check.payment.id)
+    text = render_receipt_text(receipt)
+    html = render_receipt_html(receipt)
+
+    # 88.12 paid on 49.00 owed leaves a credit of 39.12 and nothing due.
+    assert check.payment.credit_on_account == Decimal("39.12")
+    lines = text.splitlines()
+    assert lines[1] == "Recibo de pago"
+    assert f"Número de recibo: {check.payment.id}" in lines
+    assert f"Fecha: {spanish_date(get_settings().today())}" in lines
+    assert f"Cuenta: …{account.number[-4:]}" in lines
+    assert "Método de pago: Cheque 1180" in lines
+    assert "Monto pagado: $88.12" in lines
+    assert "Saldo pendiente después de este pago: $0.00" in lines
+    assert "Crédito en la cuenta: $39.12" in lines
+    assert "Este crédito se aplicará a su próxima factura." in lines
+    assert "Gracias por su pago." in lines
+    assert "Cambio" not in text
+    assert '<html lang="es">' in html
+    assert "<td>$39.12</td>" in html
+    assert "Este crédito se aplicará a su próxima factura." in html
+    for body in (text, html):
+        assert account.number not in body
+    assert_ledger_balanced(session, {account.id: Decimal("-39.12")})
+
+
+def test_receipt_language_override(session: Session) -> None:
+    account, _ = City(session).account()
+    drawer = open_drawer(session, drawer="Front 1", opening_float=Decimal("0.00"),
+                         actor="Maria")
+    card_payment = pay(session, drawer.id, account, "20.00", "card_present", "k-1", **card())
+
+    spanish = render_receipt_text(build_receipt(session, card_payment.payment.id, "es"))
+    english = render_receipt_text(build_receipt(session, card_payment.payment.id, "en"))
+
+    assert "Método de pago: Visa terminada en 4242" in spanish.splitlines()
+    assert "Código de autorización: A1B2C3" in spanish.splitlines()
+    assert "Payment method: Visa ending 4242" in english.splitlines()
+    assert "Approval code: A1B2C3" in english.splitlines()
+    # Nothing was owed, so all 20.00 is a credit.
+    assert "Credit on account: $20.00" in english.splitlines()
+    assert "Cash received" not in english
+
+
+def test_receipt_after_later_entry_dates_balance(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    (account,) = billed_accounts(session, session_factory, 1)
+    drawer = open_drawer(session, drawer="Front 1", opening_float=Decimal("0.00"),
+                         actor="Maria")
+    cash = pay(session, drawer.id, account, "40.00", "cash", "k-1")
+    today = get_settings().today()
+    post_adjustment(session, account_id=account.id, amount=Decimal("5.00"), key="fee:1",
+                    effective_date=today, actor="test", memo="Late fee")
+
+    lines = render_receipt_text(build_receipt(session, cash.payment.id)).splitlines()
+
+    # 49.00 - 40.00 + 5.00 = 14.00, now owed; it is no longer the balance after the payment.
+    assert f"Balance due on {english_date(today)}: $14.00" in lines
+    assert not any(line.startswith("Balance due after") for line in lines)
+    assert_ledger_balanced(session, {account.id: Decimal("14.00")})
+
+
+def test_email_receipt_queued_once(session: Session) -> None:
+    account, _ = City(session).account()
+    account.customer.language = "es"
+    session.add(Contact(account_id=account.id, kind=ContactKind.EMAIL,
+                        value="pat@example.org", verified=True))
+    drawer = open_drawer(session, drawer="Front 1", opening_float=Decimal("0.00"),
+                         actor="Maria")
+    cash = pay(session, drawer.id, account, "15.00", "cash", "k-1", tendered=Decimal("20.00"))
+
+    first = email_receipt(session, cash.payment.id)
+    again = email_receipt(session, cash.payment.id)
+
+    notices = list(session.scalars(
+        select(PaymentNotice).where(PaymentNotice.notice_key == f"receipt-email:{cash.payment.id}")
+    ))
+    assert first is True
+    assert again is False
+    assert len(notices) == 1
+    payload = notices[0].payload
+    assert notices[0].payment_id == cash.payment.id
+    assert payload["channel"] == "email"
+    assert payload["to"] == "pat@example.org"
+    assert payload["language"] == "es"
+    assert payload["subject"] == "Su recibo de pago de City of Riverbend Utilities"
+    assert payload["body"] == render_receipt_text(build_receipt(session, cash.payment.id))
+    assert "Cambio: $5.00" in payload["body"].splitlines()
+    assert account.number not in payload["body"]
+
+
+def test_email_receipt_needs_address(session: Session) -> None:
+    account, _ = City(session).account()
+    drawer = open_drawer(session, drawer="Front 1", opening_float=Decimal("0.00"),
+                         actor="Maria")
+    cash = pay(session, drawer.id, account, "15.00", "cash", "k-1")
+
+    with pytest.raises(Conflict, match="has no e-mail address") as raised:
+        email_receipt(session, cash.payment.id)
+
+    assert raised.value.code == "no_email_address"
+    assert account.number not in raised.value.message
+
+
+def test_receipt_needs_posted_payment(session: Session) -> None:
+    account, _ = City(session).account()
+    pending = create_payment(
+        session, account_id=account.id, amount=Decimal("10.00"), channel=PaymentChannel.WEB,
+        method=PaymentMethod.CARD, provider="stripe", idempotency_key="web-1", taken_by="web",
+        received_on=dt.date(2026, 12, 4),
+    )
+
+    with pytest.raises(Conflict) as raised:
+        build_receipt(session, pending.id)
+    with pytest.raises(NotFound):
+        build_receipt(session, 999)
+
+    assert raised.value.code == "payment_not_posted"
