@@ -1,4 +1,4 @@
-"""Account numbers: eight digits and a Luhn (mod 10) check digit, e.g. ``100000018``."""
+"""Account numbers: eight digits and a Luhn (mod 10) check digit, e.g. ``100000017``."""
 
 from __future__ import annotations
 

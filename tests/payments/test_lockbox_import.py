@@ -161,3 +161,13 @@ def test_unknown_format_is_rejected(session: Session) -> None:
     assert report.bank_file_id is None
     assert "not a lockbox, BAI2 or payment CSV file" in report.errors[0]
     assert session.scalar(select(func.count()).select_from(BankFile)) == 0
+
+
+def test_payment_without_stub_goes_to_suspense(session: Session) -> None:
+    content = b"account_number,scan_line,amount,paid_on,check_number\n,,18.00,2026-12-03,77\n"
+    report = import_payment_file(session, filename="nostub.csv", content=content, actor="c")
+    assert report.errors == []
+    assert report.suspense == 1
+    [item] = session.scalars(select(SuspenseItem)).all()
+    assert item.reason == "no account number or scan line on the payment"
+    assert item.amount == Decimal("18.00")

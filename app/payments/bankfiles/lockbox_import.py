@@ -35,6 +35,7 @@ from app.payments.models import (
     PaymentStatus,
     PaymentStatusChange,
 )
+from app.payments.remittance.bai2 import PAYMENT_TYPES
 from app.payments.remittance.detect import parse_remittance
 from app.payments.remittance.model import RemittanceItem
 from app.payments.remittance.scanline import is_account_number, parse_scan_line
@@ -46,8 +47,6 @@ log = logging.getLogger(__name__)
 PROVIDER = "lockbox"
 CHUNK = 5000
 ZERO = Decimal("0.00")
-#: BAI type code of a lockbox deposit: a total of many checks, not one payment.
-DEPOSIT_TOTAL_TYPES = {"115"}
 
 KIND_BY_FORMAT = {
     "lockbox": BankFileKind.LOCKBOX,
@@ -103,7 +102,8 @@ def import_payment_file(
         report.errors.append(str(error))
     items = []
     for item in parsed.items:
-        if item.type_code in DEPOSIT_TOTAL_TYPES:
+        # A lockbox deposit total sums many checks that the lockbox detail file lists.
+        if item.type_code in PAYMENT_TYPES and PAYMENT_TYPES[item.type_code].deposit_total:
             report.deposit_totals += 1
             continue
         items.append(item)

@@ -145,14 +145,9 @@ def _parse_row(
     account_number = row.get("account_number") or None
     scan_line_text = row.get("scan_line") or None
     scan_line = None
-    if account_number is None and scan_line_text is None:
-        problems.append(
-            (
-                "csv_missing_account",
-                "account_number and scan_line are both empty; enter the account number "
-                "from the bill, or the scan line printed on its stub",
-            )
-        )
+    # A row with neither is still money received, such as a check that came without
+    # its stub: it becomes an item with no reference, and the importer queues it in
+    # suspense for a clerk.
     if scan_line_text is not None:
         try:
             scan_line = parse_scan_line(scan_line_text)
