@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from app.errors import DomainError
+from app.payments import pages as payment_pages
 from app.payments.cards import routes as card_routes
 from app.settings import get_settings
 from app.web import api, pages
@@ -28,6 +29,7 @@ def create_app() -> FastAPI:
     application.include_router(api.router)
     application.include_router(pages.router)
     application.include_router(card_routes.router)
+    application.include_router(payment_pages.router)
 
     @application.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:

@@ -13,6 +13,7 @@ from app.billing.periods import parse_period, previous_full_month
 from app.billing.run import BillRunSummary, run_bill_run
 from app.cli.common import clear_errors, console
 from app.db import get_session_factory, session_scope
+from app.demo.payments import PaymentsDemoReport, demo_payments_present, seed_payments
 from app.demo.seed import (
     CYCLES,
     GREEN_BUTTON_CYCLE,
@@ -85,6 +86,19 @@ def print_demo_summary(summaries: list[BillRunSummary]) -> None:
         console.print(listing)
 
 
+def print_payments_summary(report: PaymentsDemoReport) -> None:
+    table = Table("payments", "", title="Payments", title_justify="left")
+    table.add_row("card autopay enrollments", f"{report.card_autopay:,}")
+    table.add_row("bank-draft enrollments", f"{report.bank_drafts:,}")
+    table.add_row("draft file", f"{report.draft_file} ({report.draft_total:,.2f})")
+    table.add_row("drafts returned (R01, R03)", f"{report.returns:,}")
+    table.add_row("lockbox file", report.lockbox_file)
+    table.add_row("lockbox payments posted", f"{report.lockbox_posted:,}")
+    table.add_row("lockbox payments in suspense", f"{report.lockbox_suspense:,}")
+    table.add_row("lockbox lines rejected", f"{report.lockbox_errors:,}")
+    console.print(table)
+
+
 def demo_command(
     accounts: int = typer.Option(
         2000, min=20, max=200_000, help="Number of water, sewer and trash accounts to create."
@@ -151,7 +165,17 @@ def demo_command(
                 chunk_size=settings.bill_run_chunk_size,
             )
             summaries.append(summary)
+        with session_scope() as session:
+            payments = None
+            if not demo_payments_present(session):
+                folder = settings.bank_data_key_file.parent
+                folder.mkdir(parents=True, exist_ok=True)
+                payments = seed_payments(
+                    session, settings=settings, actor=actor, seed=seed, folder=folder
+                )
     print_demo_summary(summaries)
+    if payments is not None:
+        print_payments_summary(payments)
     if serve:
         console.print(
             f"serving http://{host}:{port}/ (account search), /docs (API), /health; Ctrl+C stops"

@@ -1,7 +1,8 @@
-"""Build small bank return and change files field by field, as an RDFI would send them.
+"""Return and change files as a customer's bank would send them, for the demo and tests.
 
-Each record is laid out from the NACHA record formats (94 characters, positions in the
-comments are 1-based), independently of our writer.
+Each record is laid out field by field from the NACHA record formats (94 characters),
+independently of our writer, so tests that read these files check our reader against a
+second implementation.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class Returned:
 
 def _record(*fields: str) -> str:
     line = "".join(fields)
-    assert len(line) == 94, (len(line), line)
+    if len(line) != 94:
+        raise ValueError(f"record is {len(line)} characters, not 94: {line!r}")
     return line
 
 

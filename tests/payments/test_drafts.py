@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.demo.bank_files import Returned, return_file
 from app.errors import InvalidInput
 from app.ledger.models import EntryKind
 from app.ledger.service import account_balance
@@ -28,7 +29,6 @@ from app.payments.models import NoticeKind, Payment, PaymentChannel, PaymentNoti
 from app.payments.owed import amount_owed
 from app.settings import get_settings
 from tests.app.factories import City
-from tests.payments.ach_files import Returned, return_file
 from tests.payments.helpers import assert_ledger_invariants, entries_of, issue_bill
 
 DUE = dt.date(2026, 12, 10)
