@@ -416,6 +416,7 @@ def test_card_number_rejected(session: Session) -> None:
         ("0", "cash", {}, "invalid_amount"),
         ("-5.00", "cash", {}, "invalid_amount"),
         ("10.005", "cash", {}, "invalid_amount"),
+        ("10000000000.00", "cash", {}, "amount_too_large"),
         ("10.00", "card", {}, "counter_method_invalid"),
         ("10.00", "bitcoin", {}, "counter_method_invalid"),
         ("10.00", "cash", {"tendered": Decimal("9.99")}, "tendered_below_amount"),
@@ -469,6 +470,7 @@ def test_unknown_drawer_session_not_found(session: Session) -> None:
         ("A drawer name that is far too long", "100.00", "drawer_name_invalid"),
         ("Front 1", "-1.00", "invalid_amount"),
         ("Front 1", "100.001", "invalid_amount"),
+        ("Front 1", "10000000000.00", "amount_too_large"),
     ],
 )
 def test_invalid_open_rejected(

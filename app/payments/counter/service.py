@@ -42,6 +42,8 @@ PAYMENT_ACTION = "counter.payment"
 MAX_DRAWER_NAME = 20
 MAX_ACTOR = 80
 MAX_KEY = 160
+#: Largest amount a money column (NUMERIC(12,2)) stores.
+MAX_AMOUNT = Decimal("9999999999.99")
 #: Maximum digits in a check number, so that "check " and the number fit the 60-character
 #: method label.
 MAX_CHECK_DIGITS = 15
@@ -167,6 +169,7 @@ def take_payment(
     """
     counter_method = _counter_method(method)
     check_amount(amount)
+    _check_size("payment amount", amount)
     key = _check_key(idempotency_key)
     actor = _check_actor(actor)
     details = _method_details(
@@ -195,8 +198,8 @@ def take_payment(
     if drawer_session.status != DrawerStatus.OPEN:
         raise Conflict(
             f"drawer session {drawer_session.id} ({drawer_session.drawer}) was closed by "
-            f"{drawer_session.closed_by} at {_local(drawer_session.closed_at)}; open the "
-            "drawer again to take payments",
+            f"{drawer_session.closed_by} at {format_staff_time(drawer_session.closed_at)}; "
+            "open the drawer again to take payments",
             code="drawer_closed",
         )
     payment = create_payment(
@@ -269,8 +272,9 @@ def close_drawer(
     if drawer_session.status == DrawerStatus.CLOSED:
         raise Conflict(
             f"drawer session {drawer_session.id} ({drawer_session.drawer}) was already closed "
-            f"by {drawer_session.closed_by} at {_local(drawer_session.closed_at)} with a "
-            f"variance of {drawer_session.variance}; open the drawer again for a new count",
+            f"by {drawer_session.closed_by} at {format_staff_time(drawer_session.closed_at)} "
+            f"with a variance of {drawer_session.variance}; open the drawer again for a new "
+            "count",
             code="drawer_already_closed",
         )
     totals = drawer_totals(session, drawer_session)
@@ -591,6 +595,16 @@ def _check_count(field: str, amount: Decimal) -> None:
             f"{field} {amount} must be zero or more, in whole cents, such as 140.00",
             code="invalid_amount",
         )
+    _check_size(field, amount)
+
+
+def _check_size(field: str, amount: Decimal) -> None:
+    # The message leaves out the value, because a card number typed here would be too large.
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(
+            f"{field} is larger than the maximum of {MAX_AMOUNT}; check what was typed",
+            code="amount_too_large",
+        )
 
 
 def _check_drawer_name(drawer: str) -> str:
@@ -629,8 +643,9 @@ def _open_session_of(session: Session, drawer: str) -> DrawerSession | None:
 def _already_open(drawer_session: DrawerSession) -> Conflict:
     return Conflict(
         f"drawer {drawer_session.drawer!r} is already open in session {drawer_session.id}, "
-        f"opened by {drawer_session.opened_by} at {_local(drawer_session.opened_at)}; close "
-        "that session before opening the drawer again",
+        f"opened by {drawer_session.opened_by} at "
+        f"{format_staff_time(drawer_session.opened_at)}; close that session before opening the "
+        "drawer again",
         code="drawer_already_open",
     )
 
@@ -650,8 +665,8 @@ def _lock_drawer_session(session: Session, drawer_session_id: int) -> DrawerSess
     return drawer_session
 
 
-def _local(instant: dt.datetime | None) -> str:
-    """Format an instant in the utility's zone for a message, such as 2026-12-04 16:07 CST."""
+def format_staff_time(instant: dt.datetime | None) -> str:
+    """Format an instant in the utility's zone for staff, such as 2026-12-04 16:07 CST."""
     if instant is None:
         return "an unknown time"
     return instant.astimezone(get_settings().zone).strftime("%Y-%m-%d %H:%M %Z")
