@@ -16,7 +16,7 @@ DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "upm.sqlite3"
 
 
 class Settings(BaseSettings):
-    """Every setting of upm; the README's settings table lists the same fields."""
+    """Every setting of upm; the README and docs/payments.md list the same fields."""
 
     model_config = SettingsConfigDict(env_prefix="UPM_", env_file=".env", extra="ignore")
 
@@ -54,7 +54,6 @@ class Settings(BaseSettings):
     ach_origin_id: str = "1234567890"
     ach_origin_name: str = "RIVERBEND UTILITIES"
     ach_company_id: str = "1234567890"
-    ach_odfi_routing: str = "07100030"
 
     @field_validator("timezone")
     @classmethod

@@ -13,6 +13,7 @@ from app.accounts.models import Account, Customer
 from app.billing.models import BillLine
 from app.meters.models import Meter, MeterInstallation, Read, Register
 from app.premises.models import Premise, ServiceAgreement
+from tests.cli.test_cli_commands import HEAD
 from tests.web.support import (
     BilledCity,
     dollars,
@@ -64,7 +65,7 @@ def test_health_reports_database_and_revision(client: TestClient, db_url: str) -
     assert body["status"] == "ok"
     expected_dialect = "postgresql" if db_url.startswith("postgresql") else "sqlite"
     assert body["database"] == expected_dialect
-    assert body["schema_revision"] == "0001_foundation"
+    assert body["schema_revision"] == HEAD
 
 
 def test_docs_and_openapi_served(client: TestClient) -> None:
