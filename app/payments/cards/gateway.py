@@ -38,6 +38,13 @@ class GatewayUnavailable(DomainError):
     http_status = 503
 
 
+class CardDeclined(DomainError):
+    """Stripe declined the card while attaching it to a customer."""
+
+    code = "card_declined"
+    http_status = 402
+
+
 @dataclass(frozen=True)
 class ChargeResult:
     """The outcome of confirming a PaymentIntent."""
@@ -77,12 +84,18 @@ class StripeGateway:
 
     def attach_card(self, *, customer_ref: str, payment_method_ref: str) -> dict[str, Any]:
         """Attach a card to the customer; return its brand, last four digits and expiry."""
-        method = self._call(
-            self.client.v1.payment_methods.attach,
-            {"customer": customer_ref},
-            None,
-            payment_method_ref,
-        )
+        try:
+            method = self._call(
+                self.client.v1.payment_methods.attach,
+                {"customer": customer_ref},
+                None,
+                payment_method_ref,
+            )
+        except stripe.CardError as error:
+            raise CardDeclined(
+                f"the card was declined ({error.code or 'card_declined'}) and was not saved. "
+                "Use another card."
+            ) from error
         card = method.card
         return {
             "brand": str(card.brand),
