@@ -51,12 +51,8 @@ def pay(
     """
     card = _card(session, account_id, saved_card_id)
     if amount is None:
-        amount = look_up(session, account_id).amount_due
-        if amount <= 0:
-            raise InvalidInput(
-                "nothing is owed on this account; give an amount to pay ahead",
-                code="nothing_owed",
-            )
+        earlier = select(Payment.amount).where(Payment.idempotency_key == idempotency_key)
+        amount = _amount_due(session, account_id, session.scalar(earlier))
     payment = cards.charge_saved_card(
         session,
         gateway or StripeGateway(),
@@ -77,6 +73,22 @@ def pay(
         arguments={"amount": str(amount), "channel": channel.value, "card": card.label},
     )
     return payment
+
+
+def _amount_due(session: Session, account_id: int, earlier: Decimal | None) -> Decimal:
+    """Return ``earlier``, the amount of a first request with the same key, or the amount due.
+
+    A retry must reach the first payment or link even though nothing is owed once it is paid.
+    """
+    if earlier is not None:
+        return earlier
+    amount = look_up(session, account_id).amount_due
+    if amount <= 0:
+        raise InvalidInput(
+            "nothing is owed on this account; give an amount to pay ahead",
+            code="nothing_owed",
+        )
+    return amount
 
 
 def _card(session: Session, account_id: int, saved_card_id: int | None) -> SavedCard:
@@ -108,12 +120,8 @@ def start_payment_link(
 ) -> tuple[PaymentLink, str]:
     """Create a hosted payment link (for the amount due by default); return it and its URL."""
     if amount is None:
-        amount = look_up(session, account_id).amount_due
-        if amount <= 0:
-            raise InvalidInput(
-                "nothing is owed on this account; give an amount to pay ahead",
-                code="nothing_owed",
-            )
+        earlier = select(PaymentLink.amount).where(PaymentLink.idempotency_key == idempotency_key)
+        amount = _amount_due(session, account_id, session.scalar(earlier))
     link = cards.start_payment_link(
         session,
         account_id=account_id,
