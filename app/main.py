@@ -6,9 +6,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
+# Every model must be mapped before the first request resolves a relationship by name.
+import app.models  # noqa: F401
 from app.errors import DomainError
 from app.payments import pages as payment_pages
 from app.payments.cards import routes as card_routes
+from app.payments.counter import routes as counter_routes
 from app.settings import get_settings
 from app.web import api, pages
 
@@ -30,6 +33,7 @@ def create_app() -> FastAPI:
     application.include_router(pages.router)
     application.include_router(card_routes.router)
     application.include_router(payment_pages.router)
+    application.include_router(counter_routes.router)
 
     @application.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:

@@ -79,6 +79,8 @@ class Payment(Base):
     failure_message: Mapped[str | None] = mapped_column(String(300))
     bank_account_id: Mapped[int | None] = mapped_column(ForeignKey("bank_accounts.id"))
     drawer_session_id: Mapped[int | None] = mapped_column(ForeignKey("drawer_sessions.id"))
+    #: Cash handed over at the counter; the change given back is this less the amount.
+    tendered: Mapped[Decimal | None] = mapped_column(Money())
     #: The returned draft this payment presents again (NACHA allows one, for R01 and R09).
     represents_payment_id: Mapped[int | None] = mapped_column(
         ForeignKey("payments.id"), unique=True

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +20,7 @@ from app.payments.models import Payment, PaymentStatus
 from app.settings import get_settings
 
 ZERO = Decimal("0.00")
+IN_LIST = 5000
 
 
 @dataclass(frozen=True)
@@ -42,55 +46,68 @@ class AmountOwed:
 
 def load_application(session: Session, account_id: int) -> Application:
     """Apply the account's credits to its charges, leaving out reversed pairs."""
+    return load_applications(session, [account_id])[account_id]
+
+
+def load_applications(session: Session, account_ids: Sequence[int]) -> dict[int, Application]:
+    """Apply credits to charges for many accounts in a few queries (draft files use it)."""
     chart = ensure_chart(session)
-    rows = session.execute(
-        select(
-            JournalEntry.id,
-            JournalEntry.kind,
-            JournalEntry.effective_date,
-            JournalEntry.reverses_id,
-            func.sum(Posting.amount),
+    policy = get_settings().payment_application
+    rows: list[Any] = []
+    bills: list[Any] = []
+    ordered = sorted(set(account_ids))
+    for start in range(0, len(ordered), IN_LIST):
+        chunk = ordered[start : start + IN_LIST]
+        rows.extend(
+            session.execute(
+                select(
+                    Posting.account_id,
+                    JournalEntry.id,
+                    JournalEntry.kind,
+                    JournalEntry.effective_date,
+                    JournalEntry.reverses_id,
+                    func.sum(Posting.amount),
+                )
+                .join(Posting, Posting.entry_id == JournalEntry.id)
+                .where(
+                    Posting.account_id.in_(chunk), Posting.ledger_account_id == chart[RECEIVABLES]
+                )
+                .group_by(Posting.account_id, JournalEntry.id)
+            ).all()
         )
-        .join(Posting, Posting.entry_id == JournalEntry.id)
-        .where(Posting.account_id == account_id, Posting.ledger_account_id == chart[RECEIVABLES])
-        .group_by(
-            JournalEntry.id,
-            JournalEntry.kind,
-            JournalEntry.effective_date,
-            JournalEntry.reverses_id,
+        bills.extend(
+            session.execute(
+                select(Bill.journal_entry_id, Bill.id, Bill.due_date).where(
+                    Bill.account_id.in_(chunk)
+                )
+            ).all()
         )
-    ).all()
-    reversed_ids = {row[3] for row in rows if row[3] is not None}
-    due_dates = dict(
-        session.execute(
-            select(Bill.journal_entry_id, Bill.due_date).where(Bill.account_id == account_id)
-        ).all()
-    )
-    bill_ids = dict(
-        session.execute(
-            select(Bill.journal_entry_id, Bill.id).where(Bill.account_id == account_id)
-        ).all()
-    )
-    charges: list[Charge] = []
-    credits = ZERO
-    for entry_id, kind, effective_date, reverses_id, net in rows:
+    bill_of_entry = {entry_id: (bill_id, due) for entry_id, bill_id, due in bills}
+    reversed_ids = {row[4] for row in rows if row[4] is not None}
+    charges: dict[int, list[Charge]] = defaultdict(list)
+    credits: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for account_id, entry_id, kind, effective_date, reverses_id, net in rows:
         if entry_id in reversed_ids or reverses_id is not None:
             continue
         net = Decimal(net)
         if net > 0:
-            charges.append(
+            bill_id, due_date = bill_of_entry.get(entry_id, (None, effective_date))
+            charges[account_id].append(
                 Charge(
                     entry_id=entry_id,
                     kind=str(kind),
                     posted_on=effective_date,
-                    due_date=due_dates.get(entry_id, effective_date),
+                    due_date=due_date,
                     amount=net,
-                    bill_id=bill_ids.get(entry_id),
+                    bill_id=bill_id,
                 )
             )
         elif net < 0:
-            credits -= net
-    return apply_credits(charges, credits, get_settings().payment_application)
+            credits[account_id] -= net
+    return {
+        account_id: apply_credits(charges[account_id], credits[account_id], policy)
+        for account_id in ordered
+    }
 
 
 def last_payment(session: Session, account_id: int) -> LastPayment | None:

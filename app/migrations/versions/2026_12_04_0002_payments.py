@@ -313,6 +313,7 @@ def upgrade() -> None:
         sa.Column("failure_message", sa.String(length=300), nullable=True),
         sa.Column("bank_account_id", sa.Integer(), nullable=True),
         sa.Column("drawer_session_id", sa.Integer(), nullable=True),
+        sa.Column("tendered", MONEY, nullable=True),
         sa.Column("represents_payment_id", sa.Integer(), nullable=True),
         sa.Column("created_at", UTC_INSTANT, nullable=False),
         sa.Column("updated_at", UTC_INSTANT, nullable=False),

@@ -14,27 +14,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
-from app.bulk import insert_rows
-from app.db import utcnow
-from app.ledger.chart import CASH, RECEIVABLES, ensure_chart
-from app.ledger.models import EntryKind, JournalEntry, Posting
 from app.payments.bankfiles.models import BankFile, BankFileError, BankFileKind
 from app.payments.bankfiles.store import store_file
-from app.payments.models import (
-    NoticeKind,
-    Payment,
-    PaymentChannel,
-    PaymentMethod,
-    PaymentNotice,
-    PaymentStatus,
-    PaymentStatusChange,
-)
+from app.payments.bulk import NewPayment, post_payments
+from app.payments.models import PaymentChannel, PaymentMethod
 from app.payments.remittance.bai2 import PAYMENT_TYPES
 from app.payments.remittance.detect import parse_remittance
 from app.payments.remittance.model import RemittanceItem
@@ -162,141 +150,33 @@ def _match_accounts(session: Session, items: Sequence[RemittanceItem]) -> dict[i
     return {key: ids[number] for key, number in numbers.items() if number in ids}
 
 
-def _balances(session: Session, account_ids: set[int]) -> dict[int, Decimal]:
-    chart = ensure_chart(session)
-    balances: dict[int, Decimal] = {}
-    ordered = sorted(account_ids)
-    for start in range(0, len(ordered), 5000):
-        rows = session.execute(
-            select(Posting.account_id, func.sum(Posting.amount))
-            .where(
-                Posting.account_id.in_(ordered[start : start + 5000]),
-                Posting.ledger_account_id == chart[RECEIVABLES],
-            )
-            .group_by(Posting.account_id)
-        ).all()
-        balances.update(
-            {account_id: Decimal(total) for account_id, total in rows if account_id is not None}
-        )
-    return balances
-
-
 def _post_chunk(
     session: Session,
     bank_file: BankFile,
     matched: Sequence[tuple[RemittanceItem, int]],
     actor: str,
 ) -> None:
-    chart = ensure_chart(session)
     today = get_settings().today()
-    now = utcnow()
-    prefix = f"lockbox:{bank_file.id}:"
-    entry_rows: list[dict[str, Any]] = []
-    for item, _ in matched:
-        entry_rows.append(
-            {
-                "entry_key": f"{prefix}{item.line_number}",
-                "kind": EntryKind.PAYMENT,
-                "effective_date": item.paid_on or today,
-                "posted_at": now,
-                "memo": f"Lockbox payment, file {bank_file.id} line {item.line_number}",
-                "actor": actor,
-            }
+    payments = [
+        NewPayment(
+            key=f"lockbox:{bank_file.id}:{item.line_number}",
+            account_id=account_id,
+            amount=item.amount,
+            received_on=item.paid_on or today,
+            provider=PROVIDER,
+            external_ref=f"{bank_file.sha256[:16]}:{item.line_number}",
+            method_label=f"check {item.check_number}" if item.check_number else "check",
+            memo=f"Lockbox payment, file {bank_file.id} line {item.line_number}",
         )
-    insert_rows(session, JournalEntry, entry_rows)
-    keys = [row["entry_key"] for row in entry_rows]
-    entry_ids = dict(
-        session.execute(
-            select(JournalEntry.entry_key, JournalEntry.id).where(JournalEntry.entry_key.in_(keys))
-        ).all()
-    )
-    balances = _balances(session, {account_id for _, account_id in matched})
-    posting_rows: list[dict[str, Any]] = []
-    payment_rows: list[dict[str, Any]] = []
-    for item, account_id in matched:
-        entry_id = entry_ids[f"{prefix}{item.line_number}"]
-        posting_rows.append(
-            {
-                "entry_id": entry_id,
-                "ledger_account_id": chart[CASH],
-                "account_id": None,
-                "amount": item.amount,
-            }
-        )
-        posting_rows.append(
-            {
-                "entry_id": entry_id,
-                "ledger_account_id": chart[RECEIVABLES],
-                "account_id": account_id,
-                "amount": -item.amount,
-            }
-        )
-        owed = max(balances.get(account_id, ZERO), ZERO)
-        balances[account_id] = balances.get(account_id, ZERO) - item.amount
-        payment_rows.append(
-            {
-                "account_id": account_id,
-                "amount": item.amount,
-                "channel": PaymentChannel.LOCKBOX,
-                "method": PaymentMethod.CHECK,
-                "status": PaymentStatus.SUCCEEDED,
-                "provider": PROVIDER,
-                "external_ref": f"{bank_file.sha256[:16]}:{item.line_number}",
-                "idempotency_key": f"{prefix}{item.line_number}",
-                "method_label": f"check {item.check_number}" if item.check_number else "check",
-                "received_on": item.paid_on or today,
-                "taken_by": actor,
-                "journal_entry_id": entry_id,
-                "credit_on_account": max(item.amount - owed, ZERO),
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    insert_rows(session, Posting, posting_rows)
-    insert_rows(session, Payment, payment_rows)
-    payment_ids = session.execute(
-        select(
-            Payment.id,
-            Payment.account_id,
-            Payment.amount,
-            Payment.received_on,
-            Payment.method_label,
-            Payment.credit_on_account,
-        ).where(Payment.idempotency_key.in_(keys))
-    ).all()
-    insert_rows(
+        for item, account_id in matched
+    ]
+    post_payments(
         session,
-        PaymentStatusChange,
-        [
-            {
-                "payment_id": row[0],
-                "from_status": None,
-                "to_status": PaymentStatus.SUCCEEDED,
-                "source": f"lockbox file {bank_file.id}",
-                "occurred_at": now,
-            }
-            for row in payment_ids
-        ],
-    )
-    insert_rows(
-        session,
-        PaymentNotice,
-        [
-            {
-                "notice_key": f"receipt:{row[0]}",
-                "kind": NoticeKind.PAYMENT_RECEIVED,
-                "account_id": row[1],
-                "payment_id": row[0],
-                "created_at": now,
-                "payload": {
-                    "amount": str(row[2]),
-                    "received_on": row[3].isoformat(),
-                    "method": row[4],
-                    "credit_on_account": str(row[5]),
-                },
-            }
-            for row in payment_ids
-        ],
+        payments,
+        channel=PaymentChannel.LOCKBOX,
+        method=PaymentMethod.CHECK,
+        actor=actor,
+        source=f"lockbox file {bank_file.id}",
     )
 
 

@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
-from app.audit.models import AuditEvent
 from app.audit.service import record
 from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
@@ -217,6 +216,7 @@ def take_payment(
         status=PaymentStatus.SUCCEEDED,
         source=f"drawer_session:{drawer_session_id}",
         drawer_session_id=drawer_session_id,
+        tendered=details.tendered,
     )
     if payment.idempotency_key != key:
         # A concurrent request posted the same card approval under another key first.
@@ -381,15 +381,7 @@ def drawer_totals(session: Session, drawer_session: DrawerSession) -> DrawerTota
 
 def counter_payment(session: Session, payment: Payment) -> CounterPayment:
     """Return a stored counter payment with the cash tendered and change due it recorded."""
-    # NOTE: the payments table has no column for cash tendered, so the amount is read
-    # back from the payment's audit event.
-    arguments = session.scalar(
-        select(AuditEvent.arguments).where(
-            AuditEvent.action == PAYMENT_ACTION, AuditEvent.target == f"payment:{payment.id}"
-        )
-    )
-    raw = (arguments or {}).get("tendered")
-    tendered = None if raw is None else Decimal(raw)
+    tendered = payment.tendered
     change_due = ZERO if tendered is None else tendered - payment.amount
     return CounterPayment(payment=payment, tendered=tendered, change_due=change_due, repeated=True)
 
