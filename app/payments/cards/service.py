@@ -226,7 +226,12 @@ def link_url(link: PaymentLink) -> str:
 
 
 def open_link(session: Session, gateway: StripeGateway, token: str) -> tuple[PaymentLink, str]:
-    """Return a live link and the client secret of its PaymentIntent (created once)."""
+    """Return a live link and the client secret of its PaymentIntent (created once).
+
+    A later visit reads the link's PaymentIntent back from Stripe instead of creating it
+    again. Stripe may drop an idempotency key once it is 24 hours old, and a link lives
+    for UPM_PAYMENT_LINK_HOURS (72 by default).
+    """
     link = session.scalar(select(PaymentLink).where(PaymentLink.token == token))
     if link is None:
         raise NotFound("this payment link is not valid", code="payment_link_not_found")
@@ -236,6 +241,12 @@ def open_link(session: Session, gateway: StripeGateway, token: str) -> tuple[Pay
         payment = session.get(Payment, link.payment_id)
         if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
             raise Conflict("this payment link was already paid", code="link_paid")
+    if link.payment_intent_ref is not None:
+        intent = gateway.retrieve_intent(link.payment_intent_ref)
+        if intent.get("status") == "succeeded":
+            # Paid, but neither the webhook nor the return page has posted it yet.
+            raise Conflict("this payment link was already paid", code="link_paid")
+        return link, str(intent["client_secret"])
     intent_ref, client_secret = gateway.create_intent(
         amount=link.amount,
         metadata={
@@ -245,23 +256,22 @@ def open_link(session: Session, gateway: StripeGateway, token: str) -> tuple[Pay
         },
         key=f"link:{link.id}",
     )
-    if link.payment_intent_ref is None:
-        link.payment_intent_ref = intent_ref
-        payment = create_payment(
-            session,
-            account_id=link.account_id,
-            amount=link.amount,
-            channel=PaymentChannel(link.channel),
-            method=PaymentMethod.CARD,
-            provider=PROVIDER,
-            external_ref=intent_ref,
-            idempotency_key=link.idempotency_key,
-            taken_by=link.created_by,
-            received_on=get_settings().today(),
-            method_label="card",
-        )
-        link.payment_id = payment.id
-        session.flush()
+    link.payment_intent_ref = intent_ref
+    payment = create_payment(
+        session,
+        account_id=link.account_id,
+        amount=link.amount,
+        channel=PaymentChannel(link.channel),
+        method=PaymentMethod.CARD,
+        provider=PROVIDER,
+        external_ref=intent_ref,
+        idempotency_key=link.idempotency_key,
+        taken_by=link.created_by,
+        received_on=get_settings().today(),
+        method_label="card",
+    )
+    link.payment_id = payment.id
+    session.flush()
     return link, client_secret
 
 
