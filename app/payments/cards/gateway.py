@@ -158,6 +158,40 @@ class StripeGateway:
         intent = self._call(self.client.v1.payment_intents.retrieve, None, None, intent_ref)
         return dict(intent.to_dict())
 
+    def find_intent(self, intent_ref: str) -> dict[str, Any] | None:
+        """Return a PaymentIntent, or None when Stripe has none with that id."""
+        try:
+            return self.retrieve_intent(intent_ref)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise
+
+    def list_charges(self, *, created_from: int, created_to: int) -> list[dict[str, Any]]:
+        """Return every charge created from ``created_from`` up to, not including, ``created_to``.
+
+        Both bounds are Unix seconds. Each charge carries its PaymentIntent, expanded, so
+        the metadata we set on the PaymentIntent is at hand.
+        """
+        # NOTE: localstripe 1.15 filters charges on a single `created[gt]` bound and fails
+        # on `gte`, `lt` or two bounds, so the upper bound is applied here. Against Stripe
+        # this also pages through the charges created since `created_to`.
+        params: Any = {
+            "created": {"gt": created_from - 1},
+            "limit": 100,
+            "expand": ["data.payment_intent"],
+        }
+        try:
+            page = self.client.v1.charges.list(params=params)
+            charges = [charge.to_dict() for charge in page.auto_paging_iter()]
+        except stripe.APIConnectionError as error:
+            log.warning("Stripe unreachable while listing charges from %s: %s", created_from, error)
+            raise GatewayUnavailable(
+                "listing charges failed because Stripe is unreachable; run the reconciliation "
+                "again"
+            ) from error
+        return [charge for charge in charges if created_from <= charge["created"] < created_to]
+
     def refund(self, *, intent_ref: str, amount: Decimal, key: str) -> tuple[str, Decimal]:
         refund = self._call(
             self.client.v1.refunds.create,
