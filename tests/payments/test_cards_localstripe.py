@@ -61,9 +61,11 @@ def localstripe_client(base_url: str) -> stripe.StripeClient:
     return stripe.StripeClient("sk_test_upm", base_addresses={"api": base_url})
 
 
-def account_with_card(session: Session, number: str = GOOD_CARD) -> CardAccount:
+def account_with_card(
+    session: Session, number: str = GOOD_CARD, city: City | None = None
+) -> CardAccount:
     """Open an account with one 88.12 bill due 2026-12-10 and save a card on it."""
-    city = City(session)
+    city = city or City(session)
     account, _ = city.account()
     bill = issue_bill(session, city, account, str(BILL_TOTAL), due_date=DUE)
     card = save_card(
