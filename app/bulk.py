@@ -1,4 +1,4 @@
-"""Fast bulk inserts for the bill run: PostgreSQL COPY, SQLite executemany.
+"""Fast bulk inserts (PostgreSQL COPY, SQLite executemany), id allocation and id lookups.
 
 SQLAlchemy's multi-row INSERT spends most of its time building parameters row by row.
 Here each column's value is converted once by the column type's own bind processor
@@ -14,7 +14,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Table
+from sqlalchemy import JSON, Enum, Table, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 Converter = Callable[[Any], Any] | None
@@ -99,3 +100,43 @@ def insert_rows(
         cursor.executemany(statement, values)
     finally:
         cursor.close()
+
+
+def allocate_ids(session: Session, target: type[Any], count: int) -> list[int]:
+    """Reserve ``count`` primary keys for rows that a bulk insert will write.
+
+    Knowing the ids up front spares reading them back by key after COPY. PostgreSQL
+    draws them from the table's sequence, so concurrent writers never collide. SQLite
+    takes the next ids after the largest; that is safe because the caller already holds
+    SQLite's write lock, having written earlier in the same transaction.
+    """
+    if count == 0:
+        return []
+    table: Table = target.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        # Table names come from our own metadata, never from input.
+        drawn: Any = session.execute(
+            text(
+                f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "  # noqa: S608
+                "FROM generate_series(1, :count)"
+            ),
+            {"count": count},
+        ).scalars()
+        return sorted(int(value) for value in drawn)
+    highest = session.execute(select(func.max(table.c.id))).scalar() or 0
+    return list(range(highest + 1, highest + 1 + count))
+
+
+def matching(session: Session, column: Any, values: Sequence[Any]) -> list[Any]:
+    """Return WHERE clauses that together select rows whose ``column`` is in ``values``.
+
+    PostgreSQL gets one ``= ANY(array)`` clause with a single array parameter, because an
+    IN list of 100,000 values is slow to send and passes the driver's limit of 65,535
+    parameters. SQLite gets IN lists of at most 500 values each.
+    """
+    if not values:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=ARRAY(column.type))
+        return [column == any_(array)]
+    return [column.in_(values[start : start + 500]) for start in range(0, len(values), 500)]

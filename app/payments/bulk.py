@@ -2,7 +2,8 @@
 
 The rows are those ``service.create_payment`` would write one by one (journal entry, two
 postings, payment, first status change, receipt notice), inserted in bulk with COPY on
-PostgreSQL. The caller has already claimed the file the payments come from, which is
+PostgreSQL, in chunks so memory stays bounded. Ids are reserved up front, so nothing is
+read back. The caller has already claimed the file the payments come from, which is
 what keeps them from being posted twice.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.bulk import insert_rows
+from app.bulk import allocate_ids, insert_rows, matching
 from app.db import utcnow
 from app.ledger.chart import CASH, RECEIVABLES, ensure_chart
 from app.ledger.models import EntryKind, JournalEntry, Posting
@@ -32,7 +33,7 @@ from app.payments.models import (
 )
 
 ZERO = Decimal("0.00")
-IN_LIST = 5000
+CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,10 @@ def receivable_balances(session: Session, account_ids: set[int]) -> dict[int, De
     """Sum each account's receivable postings, in a few queries for any number of accounts."""
     chart = ensure_chart(session)
     balances: dict[int, Decimal] = {}
-    ordered = sorted(account_ids)
-    for start in range(0, len(ordered), IN_LIST):
+    for clause in matching(session, Posting.account_id, sorted(account_ids)):
         rows = session.execute(
             select(Posting.account_id, func.sum(Posting.amount))
-            .where(
-                Posting.account_id.in_(ordered[start : start + IN_LIST]),
-                Posting.ledger_account_id == chart[RECEIVABLES],
-            )
+            .where(clause, Posting.ledger_account_id == chart[RECEIVABLES])
             .group_by(Posting.account_id)
         ).all()
         balances.update(
@@ -80,17 +77,44 @@ def post_payments(
     method: PaymentMethod,
     actor: str,
     source: str,
+    balances: dict[int, Decimal] | None = None,
 ) -> None:
-    """Insert the payments, their entries, postings, history rows and receipts."""
+    """Insert the payments, their entries, postings, history rows and receipts.
+
+    ``balances`` (each account's receivable balance before these payments) is read from
+    the ledger when not given; it decides how much of each payment is a credit.
+    """
     if not payments:
         return
+    if balances is None:
+        balances = receivable_balances(session, {p.account_id for p in payments})
+    else:
+        balances = dict(balances)
+    for start in range(0, len(payments), CHUNK):
+        _post_chunk(
+            session, payments[start : start + CHUNK], channel, method, actor, source, balances
+        )
+
+
+def _post_chunk(
+    session: Session,
+    payments: Sequence[NewPayment],
+    channel: PaymentChannel,
+    method: PaymentMethod,
+    actor: str,
+    source: str,
+    balances: dict[int, Decimal],
+) -> None:
     chart = ensure_chart(session)
     now = utcnow()
+    entry_ids = allocate_ids(session, JournalEntry, len(payments))
+    payment_ids = allocate_ids(session, Payment, len(payments))
     insert_rows(
         session,
         JournalEntry,
         [
             {
+                "id": entry_id,
                 "entry_key": p.key,
                 "kind": EntryKind.PAYMENT,
                 "effective_date": p.received_on,
@@ -98,24 +122,14 @@ def post_payments(
                 "memo": p.memo[:200],
                 "actor": actor,
             }
-            for p in payments
+            for p, entry_id in zip(payments, entry_ids, strict=True)
         ],
     )
-    keys = [p.key for p in payments]
-    entry_ids: dict[str, int] = {}
-    for start in range(0, len(keys), IN_LIST):
-        entry_ids.update(
-            session.execute(
-                select(JournalEntry.entry_key, JournalEntry.id).where(
-                    JournalEntry.entry_key.in_(keys[start : start + IN_LIST])
-                )
-            ).all()
-        )
-    balances = receivable_balances(session, {p.account_id for p in payments})
     postings: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    for p in payments:
-        entry_id = entry_ids[p.key]
+    history: list[dict[str, Any]] = []
+    notices: list[dict[str, Any]] = []
+    for p, entry_id, payment_id in zip(payments, entry_ids, payment_ids, strict=True):
         postings.append(
             {
                 "entry_id": entry_id,
@@ -134,8 +148,10 @@ def post_payments(
         )
         owed = max(balances.get(p.account_id, ZERO), ZERO)
         balances[p.account_id] = balances.get(p.account_id, ZERO) - p.amount
+        credit = max(p.amount - owed, ZERO)
         rows.append(
             {
+                "id": payment_id,
                 "account_id": p.account_id,
                 "amount": p.amount,
                 "channel": channel,
@@ -148,7 +164,7 @@ def post_payments(
                 "received_on": p.received_on,
                 "taken_by": actor,
                 "journal_entry_id": entry_id,
-                "credit_on_account": max(p.amount - owed, ZERO),
+                "credit_on_account": credit,
                 "bill_id": p.bill_id,
                 "bank_account_id": p.bank_account_id,
                 "represents_payment_id": p.represents_payment_id,
@@ -156,57 +172,31 @@ def post_payments(
                 "updated_at": now,
             }
         )
-    insert_rows(session, Posting, postings)
-    insert_rows(session, Payment, rows)
-    _history_and_receipts(session, keys, source, now)
-
-
-def _history_and_receipts(session: Session, keys: list[str], source: str, now: dt.datetime) -> None:
-    stored: list[Any] = []
-    for start in range(0, len(keys), IN_LIST):
-        stored.extend(
-            session.execute(
-                select(
-                    Payment.id,
-                    Payment.account_id,
-                    Payment.amount,
-                    Payment.received_on,
-                    Payment.method_label,
-                    Payment.credit_on_account,
-                ).where(Payment.idempotency_key.in_(keys[start : start + IN_LIST]))
-            ).all()
-        )
-    insert_rows(
-        session,
-        PaymentStatusChange,
-        [
+        history.append(
             {
-                "payment_id": row[0],
+                "payment_id": payment_id,
                 "from_status": None,
                 "to_status": PaymentStatus.SUCCEEDED,
                 "source": source,
                 "occurred_at": now,
             }
-            for row in stored
-        ],
-    )
-    insert_rows(
-        session,
-        PaymentNotice,
-        [
+        )
+        notices.append(
             {
-                "notice_key": f"receipt:{row[0]}",
+                "notice_key": f"receipt:{payment_id}",
                 "kind": NoticeKind.PAYMENT_RECEIVED,
-                "account_id": row[1],
-                "payment_id": row[0],
+                "account_id": p.account_id,
+                "payment_id": payment_id,
                 "created_at": now,
                 "payload": {
-                    "amount": str(row[2]),
-                    "received_on": row[3].isoformat(),
-                    "method": row[4],
-                    "credit_on_account": str(row[5]),
+                    "amount": str(p.amount),
+                    "received_on": p.received_on.isoformat(),
+                    "method": p.method_label,
+                    "credit_on_account": str(credit),
                 },
             }
-            for row in stored
-        ],
-    )
+        )
+    insert_rows(session, Posting, postings)
+    insert_rows(session, Payment, rows)
+    insert_rows(session, PaymentStatusChange, history)
+    insert_rows(session, PaymentNotice, notices)

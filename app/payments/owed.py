@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.billing.models import Bill
+from app.bulk import matching
 from app.ledger.chart import RECEIVABLES, ensure_chart
 from app.ledger.models import JournalEntry, Posting
 from app.payments.application import Application, Charge, apply_credits
@@ -20,7 +21,6 @@ from app.payments.models import Payment, PaymentStatus
 from app.settings import get_settings
 
 ZERO = Decimal("0.00")
-IN_LIST = 5000
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ def load_applications(session: Session, account_ids: Sequence[int]) -> dict[int,
     rows: list[Any] = []
     bills: list[Any] = []
     ordered = sorted(set(account_ids))
-    for start in range(0, len(ordered), IN_LIST):
-        chunk = ordered[start : start + IN_LIST]
+    for clause in matching(session, Posting.account_id, ordered):
         rows.extend(
             session.execute(
                 select(
@@ -69,17 +68,14 @@ def load_applications(session: Session, account_ids: Sequence[int]) -> dict[int,
                     func.sum(Posting.amount),
                 )
                 .join(Posting, Posting.entry_id == JournalEntry.id)
-                .where(
-                    Posting.account_id.in_(chunk), Posting.ledger_account_id == chart[RECEIVABLES]
-                )
+                .where(clause, Posting.ledger_account_id == chart[RECEIVABLES])
                 .group_by(Posting.account_id, JournalEntry.id)
             ).all()
         )
+    for clause in matching(session, Bill.account_id, ordered):
         bills.extend(
             session.execute(
-                select(Bill.journal_entry_id, Bill.id, Bill.due_date).where(
-                    Bill.account_id.in_(chunk)
-                )
+                select(Bill.journal_entry_id, Bill.id, Bill.due_date).where(clause)
             ).all()
         )
     bill_of_entry = {entry_id: (bill_id, due) for entry_id, bill_id, due in bills}

@@ -67,9 +67,9 @@ def test_bank_numbers_are_encrypted(session: Session) -> None:
     enroll_three(session)
     bank = session.scalars(select(BankAccount)).first()
     assert bank is not None
-    assert "12345678" not in bank.number_encrypted
-    assert "011000015" not in bank.routing_encrypted
-    assert vault.decrypt(bank.number_encrypted) == "123456780"
+    assert "12345678" not in bank.numbers_encrypted
+    assert "011000015" not in bank.numbers_encrypted
+    assert vault.open_bank_numbers(bank.numbers_encrypted) == ("011000015", "123456780")
     assert bank.label == "checking account ending 6780"
 
 
@@ -194,7 +194,7 @@ def test_change_notice_updates_account_number(session: Session) -> None:
     report = import_returns(session, filename="noc.ach", content=notice.encode(), actor="bank")
     assert report.changes == 1
     bank = session.scalars(select(BankAccount).where(BankAccount.account_id == ids[0])).one()
-    assert vault.decrypt(bank.number_encrypted) == "1918171614"
+    assert vault.open_bank_numbers(bank.numbers_encrypted) == ("011000015", "1918171614")
     assert bank.number_last4 == "1614"
     assert session.get(Payment, first.id).status == PaymentStatus.SUCCEEDED  # type: ignore[union-attr]
     assert_ledger_invariants(session)

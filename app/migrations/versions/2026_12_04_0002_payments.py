@@ -133,8 +133,7 @@ def upgrade() -> None:
             sa.Enum("checking", "savings", name="bankaccounttype", native_enum=False, length=20),
             nullable=False,
         ),
-        sa.Column("routing_encrypted", sa.Text(), nullable=False),
-        sa.Column("number_encrypted", sa.Text(), nullable=False),
+        sa.Column("numbers_encrypted", sa.Text(), nullable=False),
         sa.Column("routing_last4", sa.String(length=4), nullable=False),
         sa.Column("number_last4", sa.String(length=4), nullable=False),
         sa.Column(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
+from app.bulk import matching
 from app.payments.bankfiles.models import BankFile, BankFileError, BankFileKind
 from app.payments.bankfiles.store import store_file
 from app.payments.bulk import NewPayment, post_payments
@@ -139,14 +140,8 @@ def _match_accounts(session: Session, items: Sequence[RemittanceItem]) -> dict[i
     numbers = {id(item): _account_number_of(item) for item in items}
     wanted = sorted({number for number in numbers.values() if number})
     ids: dict[str, int] = {}
-    for start in range(0, len(wanted), 5000):
-        ids.update(
-            session.execute(
-                select(Account.number, Account.id).where(
-                    Account.number.in_(wanted[start : start + 5000])
-                )
-            ).all()
-        )
+    for clause in matching(session, Account.number, wanted):
+        ids.update(session.execute(select(Account.number, Account.id).where(clause)).all())
     return {key: ids[number] for key, number in numbers.items() if number in ids}
 
 

@@ -47,8 +47,7 @@ def add_bank_account(
         account_id=account_id,
         holder_name=holder_name.strip()[:100],
         account_type=account_type,
-        routing_encrypted=vault.encrypt(routing),
-        number_encrypted=vault.encrypt(number),
+        numbers_encrypted=vault.seal_bank_numbers(routing, number),
         routing_last4=routing[-4:],
         number_last4=number[-4:],
         authorized_at=authorized_at,
@@ -80,13 +79,11 @@ def apply_change(
     account_type: BankAccountType | None,
 ) -> None:
     """Apply a notification of change from the bank to the stored details."""
-    if routing is not None:
-        routing, _ = check_bank_numbers(routing, number or "0000")
-        bank.routing_encrypted = vault.encrypt(routing)
+    if routing is not None or number is not None:
+        stored_routing, stored_number = vault.open_bank_numbers(bank.numbers_encrypted)
+        routing, number = check_bank_numbers(routing or stored_routing, number or stored_number)
+        bank.numbers_encrypted = vault.seal_bank_numbers(routing, number)
         bank.routing_last4 = routing[-4:]
-    if number is not None:
-        _, number = check_bank_numbers(routing or vault.decrypt(bank.routing_encrypted), number)
-        bank.number_encrypted = vault.encrypt(number)
         bank.number_last4 = number[-4:]
     if account_type is not None:
         bank.account_type = account_type

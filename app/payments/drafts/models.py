@@ -34,8 +34,8 @@ class BankAccount(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     holder_name: Mapped[str] = mapped_column(String(100))
     account_type: Mapped[BankAccountType] = mapped_column(str_enum(BankAccountType))
-    routing_encrypted: Mapped[str] = mapped_column(Text)
-    number_encrypted: Mapped[str] = mapped_column(Text)
+    #: Routing and account number sealed together in one Fernet token (see ``vault``).
+    numbers_encrypted: Mapped[str] = mapped_column(Text)
     routing_last4: Mapped[str] = mapped_column(String(4))
     number_last4: Mapped[str] = mapped_column(String(4))
     status: Mapped[BankAccountStatus] = mapped_column(
