@@ -210,3 +210,56 @@ def bank_key_command() -> None:
         )
     else:
         console.print(f"{settings.bank_data_key_file} exists; left unchanged.")
+
+
+@payments_app.command("reconcile")
+def reconcile_command(
+    day: str | None = typer.Option(
+        None,
+        "--date",
+        help="Local day to check, YYYY-MM-DD; default yesterday in the utility's time zone.",
+    ),
+) -> None:
+    """Compare a day's Stripe charges with the payments posted here; report, never post."""
+    from app.payments.cards.gateway import StripeGateway
+    from app.payments.cards.reconcile import reconcile_stripe
+
+    with clear_errors():
+        checked = _date(day) if day else get_settings().today() - dt.timedelta(days=1)
+        with session_scope() as session:
+            report = reconcile_stripe(session, StripeGateway(), day=checked)
+    console.print(
+        f"{checked}: {count_of(report.charges_listed, 'charge')} at Stripe, "
+        f"{count_of(report.matched, 'payment')} matched"
+    )
+    table = Table("finding", "payment", "Stripe", "ours", "theirs")
+    for charge in report.charges_without_payment:
+        table.add_row(
+            "charge with no payment here",
+            "",
+            charge.payment_intent_ref or charge.charge_ref,
+            "",
+            str(charge.amount),
+        )
+    for payment in report.payments_without_charge:
+        table.add_row(
+            "payment with no charge at Stripe",
+            str(payment.payment_id),
+            payment.payment_intent_ref or "",
+            str(payment.amount),
+            "",
+        )
+    for kind, rows in (
+        ("amount differs", report.amount_mismatches),
+        ("status differs", report.status_mismatches),
+        ("refunds differ", report.refund_mismatches),
+    ):
+        for row in rows:
+            table.add_row(
+                kind, str(row.payment_id), row.payment_intent_ref or "", row.ours, row.stripe
+            )
+    if report.clean:
+        console.print("Nothing to look at: every charge matches a payment.")
+        return
+    console.print(table)
+    raise typer.Exit(2)

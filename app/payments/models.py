@@ -149,6 +149,8 @@ class Refund(Base):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     #: The provider's refund id (Stripe ``re_…``), or our own key for a cash refund.
     refund_ref: Mapped[str] = mapped_column(String(80), unique=True)
+    #: The caller's key for a refund we started; None for one Stripe reported first.
+    idempotency_key: Mapped[str | None] = mapped_column(String(160), unique=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     reason: Mapped[str | None] = mapped_column(String(200))
     journal_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), unique=True)

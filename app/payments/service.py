@@ -347,10 +347,14 @@ def record_refund(
     actor: str,
     effective_date: dt.date,
     reason: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Refund:
     """Post money paid back on a payment, once per refund reference, within the cap."""
     existing = session.scalar(select(Refund).where(Refund.refund_ref == refund_ref))
     if existing is not None:
+        if idempotency_key and existing.idempotency_key is None:
+            # The webhook reported this refund before the call that started it returned.
+            existing.idempotency_key = idempotency_key
         return existing
     session.scalar(select(Payment.id).where(Payment.id == payment.id).with_for_update())
     check_refund(session, payment, amount)
@@ -373,6 +377,7 @@ def record_refund(
         reason=reason,
         journal_entry_id=entry.id,
         created_by=actor,
+        idempotency_key=idempotency_key,
     )
     session.add(refund)
     session.flush()

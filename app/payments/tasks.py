@@ -1,4 +1,4 @@
-"""Celery tasks for payments: daily card autopay and the daily draft file.
+"""Celery tasks for payments: card autopay, the draft file and the Stripe reconciliation.
 
 Both are safe to run twice: autopay skips bills with a final attempt and reuses the
 Stripe key of an attempt whose outcome is unknown, and a draft date has one file.
@@ -49,9 +49,34 @@ def draft_file_task(day: str | None = None) -> dict[str, Any]:
         }
 
 
+@celery_app.task(name="payments.reconcile_stripe", max_retries=3, default_retry_delay=600)
+def reconcile_task(day: str | None = None) -> dict[str, Any]:
+    """Compare yesterday's Stripe charges with our payments and log every difference."""
+    from app.payments.cards.gateway import StripeGateway
+    from app.payments.cards.reconcile import reconcile_stripe
+
+    checked = _day(day) if day else get_settings().today() - dt.timedelta(days=1)
+    with session_scope() as session:
+        report = reconcile_stripe(session, StripeGateway(), day=checked)
+    findings = {
+        "charges_without_payment": len(report.charges_without_payment),
+        "payments_without_charge": len(report.payments_without_charge),
+        "amount_mismatches": len(report.amount_mismatches),
+        "status_mismatches": len(report.status_mismatches),
+        "refund_mismatches": len(report.refund_mismatches),
+    }
+    if not report.clean:
+        log.warning("Stripe reconciliation for %s found differences: %s", checked, findings)
+    return {"day": checked.isoformat(), "matched": report.matched, **findings}
+
+
 celery_app.conf.beat_schedule = {
     **(celery_app.conf.beat_schedule or {}),
     # Early morning, local time: charges land before customers look at their bills.
     "card-autopay": {"task": "payments.autopay", "schedule": crontab(hour=6, minute=0)},
     "bank-drafts": {"task": "payments.drafts", "schedule": crontab(hour=5, minute=0)},
+    "stripe-reconcile": {
+        "task": "payments.reconcile_stripe",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }

@@ -256,6 +256,23 @@ def test_partial_refunds_capped_before_stripe(localstripe: str, session: Session
     assert_ledger_invariants(session)
 
 
+def test_refund_retry_returns_first_refund(localstripe: str, session: Session) -> None:
+    account = account_with_card(session)
+    payment = pay_due(session, account.account_id, "pay-1")
+    first = refund_card_payment(session, StripeGateway(), payment=payment, amount=BILL_TOTAL,
+                                idempotency_key="refund-1", actor="clerk")
+    session.commit()
+    again = refund_card_payment(session, StripeGateway(), payment=payment, amount=BILL_TOTAL,
+                                idempotency_key="refund-1", actor="clerk")
+    assert again.id == first.id
+    assert refund_count(localstripe, payment) == 1
+    with pytest.raises(DomainError, match="already refunded 88.12") as raised:
+        refund_card_payment(session, StripeGateway(), payment=payment, amount=Decimal("1.00"),
+                            idempotency_key="refund-1", actor="clerk")
+    assert raised.value.code == "idempotency_key_reused"
+    assert_ledger_invariants(session)
+
+
 def test_history_shows_refunded_amounts(localstripe: str, session: Session) -> None:
     account = account_with_card(session)
     paid = pay_due(session, account.account_id, "pay-1")

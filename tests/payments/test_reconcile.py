@@ -207,3 +207,22 @@ def test_reconcile_stripe_unreachable(
 
     with pytest.raises(GatewayUnavailable, match="run the reconciliation again"):
         reconcile_stripe(session, StripeGateway(), day=get_settings().today())
+
+
+def test_reconcile_command_reports_stray_charge(
+    empty_localstripe: str, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app as cli_app
+
+    account = account_with_card(session)
+    pay_due(session, account.account_id, "pay-1")
+    charge_at_stripe(localstripe_client(empty_localstripe), 1234)
+    today = get_settings().today().isoformat()
+    result = CliRunner().invoke(cli_app, ["payments", "reconcile", "--date", today],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert "1 payment matched" in result.output
+    assert "charge with no payment here" in result.output
+    assert "12.34" in result.output

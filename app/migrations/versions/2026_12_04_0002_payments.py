@@ -524,6 +524,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("payment_id", sa.Integer(), nullable=False),
         sa.Column("refund_ref", sa.String(length=80), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=160), nullable=True),
         sa.Column("amount", MONEY, nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
         sa.Column("journal_entry_id", sa.Integer(), nullable=False),
@@ -539,6 +540,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_refunds")),
         sa.UniqueConstraint("journal_entry_id", name=op.f("uq_refunds_journal_entry_id")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_refunds_idempotency_key")),
         sa.UniqueConstraint("refund_ref", name=op.f("uq_refunds_refund_ref")),
     )
     with op.batch_alter_table("refunds", schema=None) as batch_op:

@@ -291,6 +291,15 @@ def refund_card_payment(
             f"payment {payment.id} was not taken by card through Stripe", code="not_a_card_payment"
         )
     session.scalar(select(Payment.id).where(Payment.id == payment.id).with_for_update())
+    earlier = session.scalar(select(Refund).where(Refund.idempotency_key == idempotency_key))
+    if earlier is not None:
+        if earlier.payment_id != payment.id or earlier.amount != amount:
+            raise Conflict(
+                f"idempotency key {idempotency_key!r} already refunded {earlier.amount} on "
+                f"payment {earlier.payment_id}; send a new key for a new refund",
+                code="idempotency_key_reused",
+            )
+        return earlier
     check_refund(session, payment, amount)
     refund_ref, refunded = gateway.refund(
         intent_ref=payment.external_ref, amount=amount, key=f"refund:{idempotency_key}"
@@ -303,6 +312,7 @@ def refund_card_payment(
         actor=actor,
         effective_date=get_settings().today(),
         reason=reason,
+        idempotency_key=idempotency_key,
     )
 
 
