@@ -12,6 +12,7 @@ from click.testing import Result
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.models import AuditEvent
 from app.demo.bank_files import Returned, return_file
 from app.ledger.service import account_balance
 from app.payments import channels
@@ -99,6 +100,9 @@ def test_import_file_and_resolve_suspense(
     with session_factory() as session:
         ids = {p.account_id for p in session.scalars(select(Payment))}
         assert len(ids) == 2
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        assert actions.count("bank_file.import") == 1
+        assert actions.count("suspense.resolve") == 1
         assert_ledger_invariants(session)
     assert "The suspense queue is empty." in flat(upm("payments", "suspense").output)
 
@@ -127,6 +131,11 @@ def test_drafts_and_returns(
         account_id = draft.account_id
         # 45.65 owed again plus the 25.00 returned-payment fee.
         assert account_balance(session, account_id) == Decimal("70.65")
+        actions = session.scalars(select(AuditEvent.action)).all()
+        assert "drafts.originate" in actions
+        assert "bank_file.returns" in actions
+        # R02 (account closed) stops drafting at once.
+        assert "bank_account.suspend" in actions
 
 
 def test_bad_date_and_missing_file(upm: Upm, db_url: str) -> None:

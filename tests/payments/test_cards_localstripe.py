@@ -270,6 +270,10 @@ def test_refund_retry_returns_first_refund(localstripe: str, session: Session) -
         refund_card_payment(session, StripeGateway(), payment=payment, amount=Decimal("1.00"),
                             idempotency_key="refund-1", actor="clerk")
     assert raised.value.code == "idempotency_key_reused"
+    refunds_audited = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "payment.refund")
+    ).all()
+    assert [event.actor for event in refunds_audited] == ["clerk"]
     assert_ledger_invariants(session)
 
 

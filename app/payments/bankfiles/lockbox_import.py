@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
+from app.audit.service import record
 from app.bulk import matching
 from app.payments.bankfiles.models import BankFile, BankFileError, BankFileKind
 from app.payments.bankfiles.store import store_file
@@ -111,6 +112,21 @@ def import_payment_file(
     bank_file.posted_count = report.posted
     bank_file.suspense_count = report.suspense
     bank_file.error_count = len(parsed.errors)
+    record(
+        session,
+        actor=actor,
+        action="bank_file.import",
+        outcome="posted",
+        target=f"bank_file:{bank_file.id}",
+        arguments={
+            "filename": filename,
+            "format": parsed.format,
+            "posted": report.posted,
+            "posted_total": str(report.posted_total),
+            "suspense": report.suspense,
+            "errors": len(parsed.errors),
+        },
+    )
     log.info(
         "imported %s: %s posted, %s to suspense, %s errors",
         filename,

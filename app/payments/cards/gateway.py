@@ -187,8 +187,7 @@ class StripeGateway:
         except stripe.APIConnectionError as error:
             log.warning("Stripe unreachable while listing charges from %s: %s", created_from, error)
             raise GatewayUnavailable(
-                "listing charges failed because Stripe is unreachable; run the reconciliation "
-                "again"
+                "listing charges failed because Stripe is unreachable; run the reconciliation again"
             ) from error
         return [charge for charge in charges if created_from <= charge["created"] < created_to]
 

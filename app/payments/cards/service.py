@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
+from app.audit.service import record
 from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.payments.cards.gateway import StripeGateway
@@ -301,6 +302,14 @@ def refund_card_payment(
             )
         return earlier
     check_refund(session, payment, amount)
+    record(
+        session,
+        actor=actor,
+        action="payment.refund",
+        outcome="requested",
+        target=f"payment:{payment.id}",
+        arguments={"amount": str(amount), "reason": reason},
+    )
     refund_ref, refunded = gateway.refund(
         intent_ref=payment.external_ref, amount=amount, key=f"refund:{idempotency_key}"
     )

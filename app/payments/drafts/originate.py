@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.models import Account
+from app.audit.service import record
 from app.billing.models import Bill
 from app.payments.ach.writer import (
     MAX_TRACE_SEQUENCE,
@@ -232,6 +233,18 @@ def generate_draft_file(session: Session, *, draft_date: dt.date, actor: str) ->
     )
     session.add(draft_file)
     session.flush()
+    record(
+        session,
+        actor=actor,
+        action="drafts.originate",
+        outcome="created",
+        target=f"draft_file:{draft_file.id}",
+        arguments={
+            "draft_date": draft_date.isoformat(),
+            "entries": len(ordered),
+            "total": str(draft_file.debit_total),
+        },
+    )
     built = time.perf_counter()
     post_payments(
         session,

@@ -70,6 +70,19 @@ def import_returns(session: Session, *, filename: str, content: bytes, actor: st
     for batch in ach_file.batches:
         for entry in batch.entries:
             _apply_entry(session, bank_file, entry, report, actor)
+    record(
+        session,
+        actor=actor,
+        action="bank_file.returns",
+        outcome="applied",
+        target=f"bank_file:{bank_file.id}",
+        arguments={
+            "filename": filename,
+            "returned": report.returned,
+            "changes": report.changes,
+            "suspense": report.suspense,
+        },
+    )
     bank_file.item_count = report.returned + report.changes + report.suspense
     bank_file.posted_count = report.returned
     bank_file.suspense_count = report.suspense
