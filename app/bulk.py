@@ -107,8 +107,8 @@ def allocate_ids(session: Session, target: type[Any], count: int) -> list[int]:
 
     Knowing the ids up front spares reading them back by key after COPY. PostgreSQL
     draws them from the table's sequence, so concurrent writers never collide. SQLite
-    takes the next ids after the largest; that is safe because the caller already holds
-    SQLite's write lock, having written earlier in the same transaction.
+    takes the next ids after the largest. That is safe only when the caller has already
+    written in the same transaction, because SQLite then holds its write lock.
     """
     if count == 0:
         return []

@@ -1,7 +1,8 @@
 """Celery tasks for payments: card autopay, the draft file and the Stripe reconciliation.
 
-Both are safe to run twice: autopay skips bills with a final attempt and reuses the
-Stripe key of an attempt whose outcome is unknown, and a draft date has one file.
+Each is safe to run twice. Autopay skips bills with a final attempt and reuses the
+Stripe key of an attempt whose outcome is unknown, a draft date has one file, and the
+reconciliation only reports.
 """
 
 from __future__ import annotations
