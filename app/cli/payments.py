@@ -201,7 +201,8 @@ def bank_key_command() -> None:
             actor=cli_actor(),
             action="bank_key.create",
             outcome="created" if created else "exists",
-            target=str(settings.bank_data_key_file),
+            target="bank_data_key",
+            arguments={"path": str(settings.bank_data_key_file)},
         )
     if created:
         console.print(
