@@ -63,8 +63,9 @@ def hold_in_suspense(
         line_number=line_number,
         amount=amount,
         received_on=received_on,
-        reference=reference,
-        payer_name=payer_name,
+        # Bank files carry free text; the columns keep the start of it.
+        reference=reference[:120] if reference else None,
+        payer_name=payer_name[:120] if payer_name else None,
         reason=reason[:200],
         detail=detail or {},
         journal_entry_id=entry_id,

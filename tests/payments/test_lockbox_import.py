@@ -171,3 +171,16 @@ def test_payment_without_stub_goes_to_suspense(session: Session) -> None:
     [item] = session.scalars(select(SuspenseItem)).all()
     assert item.reason == "no account number or scan line on the payment"
     assert item.amount == Decimal("18.00")
+
+
+def test_long_free_text_is_kept_short(session: Session) -> None:
+    long_check = "9" * 90
+    long_payer = "P" * 200
+    content = (
+        "account_number,amount,paid_on,check_number,payer_name\n"
+        f"999999999,5.00,2026-12-03,{long_check},{long_payer}\n"
+    ).encode()
+    report = import_payment_file(session, filename="long.csv", content=content, actor="c")
+    assert report.suspense == 1
+    [item] = session.scalars(select(SuspenseItem)).all()
+    assert item.payer_name == "P" * 120

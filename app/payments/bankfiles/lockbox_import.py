@@ -176,7 +176,7 @@ def _post_chunk(
             received_on=item.paid_on or today,
             provider=PROVIDER,
             external_ref=f"{bank_file.sha256[:16]}:{item.line_number}",
-            method_label=f"check {item.check_number}" if item.check_number else "check",
+            method_label=(f"check {item.check_number}" if item.check_number else "check")[:60],
             memo=f"Lockbox payment, file {bank_file.id} line {item.line_number}",
         )
         for item, account_id in matched
