@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +17,8 @@ import stripe
 from app.settings import get_settings
 
 WEBHOOK_SECRET = "whsec_test_current"
+#: Starts localstripe on 127.0.0.1 with nothing saved to disk.
+LOCALSTRIPE_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "run_localstripe.py"
 OLD_WEBHOOK_SECRET = "whsec_test_previous"
 
 
@@ -30,7 +33,7 @@ def localstripe_url() -> Iterator[str]:
     """Start localstripe on 127.0.0.1 for the whole session (a real HTTP Stripe fake)."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "localstripe", "--port", str(port)],
+        [sys.executable, str(LOCALSTRIPE_SCRIPT), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
