@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from celery import Celery
 
+# Workers import tasks one by one; every model must be mapped before the first runs.
+import app.models  # noqa: F401
 from app.settings import Settings, get_settings
 
 

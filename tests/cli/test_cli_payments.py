@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -154,3 +157,23 @@ def test_autopay_without_stripe_is_clear(upm: Upm, db_url: str, monkeypatch: pyt
     result = upm("payments", "autopay", "--date", "2026-12-10")
     assert result.exit_code != 0
     assert "UPM_STRIPE_SECRET_KEY" in flat(result.output)
+
+
+def test_returns_in_fresh_process(
+    accounts: list[str], tmp_path: Path, session_factory: sessionmaker[Session], db_url: str
+) -> None:
+    # A new process imports only what the command needs, which an in-process runner
+    # hides: every model must still be mapped before the first query.
+    upm_command = Path(sys.executable).parent / "upm"
+    env = {**os.environ, "UPM_DATABASE_URL": db_url}
+    drafted = subprocess.run([str(upm_command), "payments", "drafts", "--date", "2026-12-09"],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert drafted.returncode == 0, drafted.stderr
+    with session_factory() as session:
+        trace = str(session.scalars(select(Payment.external_ref)).one())
+    returns = tmp_path / "returns.ach"
+    returns.write_text(return_file([Returned(trace, 4565, "R01")]))
+    applied = subprocess.run([str(upm_command), "payments", "returns", str(returns)],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert applied.returncode == 0, applied.stderr
+    assert "1 return reversed" in flat(applied.stdout)
