@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import Celery
 
 # Workers import tasks one by one; every model must be mapped before the first runs.
-import app.models  # noqa: F401
+import app.models as _all_models  # noqa: F401
 from app.settings import Settings, get_settings
 
 

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 # Every model must be mapped before the first request resolves a relationship by name.
-import app.models  # noqa: F401
+import app.models as _all_models  # noqa: F401
 from app.errors import DomainError
 from app.payments import pages as payment_pages
 from app.payments.cards import routes as card_routes

@@ -202,6 +202,7 @@ def originate(url: str) -> dict[str, float]:
     started = time.perf_counter()
     with Session(engine) as session:
         draft_file = generate_draft_file(session, draft_date=DRAFT_DAY, actor="bench")
+        assert draft_file is not None
         entries = draft_file.entry_count
         size = len(draft_file.content)
         session.commit()

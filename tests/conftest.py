@@ -85,11 +85,18 @@ def db_url(
         _truncate_all(migrated_template)
         url = migrated_template
     monkeypatch.setenv("UPM_DATABASE_URL", url)
+    # Bank files are stored sealed, so every test needs a key; tests of a missing key
+    # remove it.
+    monkeypatch.setenv("UPM_BANK_DATA_KEY", TEST_BANK_DATA_KEY)
     _clear_caches()
     yield url
     app_db.get_engine(url).dispose()
     app_db.get_engine(None).dispose()
     _clear_caches()
+
+
+#: A fixed Fernet key for tests only (32 random bytes, url-safe base64).
+TEST_BANK_DATA_KEY = "3q0uVnQ9m8bGQh2yJ7k1xR4tZc6pWfLsE5dA0oNiUyM="
 
 
 def _clear_caches() -> None:

@@ -7,7 +7,7 @@ import logging
 import typer
 
 # Every model must be mapped before a command touches one that names others.
-import app.models  # noqa: F401
+import app.models as _all_models  # noqa: F401
 from app.cli.billing import bill_run_command
 from app.cli.database import db_app
 from app.cli.demo import demo_command

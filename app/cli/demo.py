@@ -91,7 +91,7 @@ def print_payments_summary(report: PaymentsDemoReport) -> None:
     table.add_row("card autopay enrollments", f"{report.card_autopay:,}")
     table.add_row("bank-draft enrollments", f"{report.bank_drafts:,}")
     table.add_row("draft file", f"{report.draft_file} ({report.draft_total:,.2f})")
-    table.add_row("drafts returned (R01, R03)", f"{report.returns:,}")
+    table.add_row("drafts returned (R01, R03)", f"{report.returns:,} in {report.returns_file}")
     table.add_row("lockbox file", report.lockbox_file)
     table.add_row("lockbox payments posted", f"{report.lockbox_posted:,}")
     table.add_row("lockbox payments in suspense", f"{report.lockbox_suspense:,}")

@@ -12,7 +12,7 @@ from app.audit.service import cli_actor, record
 from app.cli.common import clear_errors, console, count_of, err_console
 from app.db import get_session_factory, session_scope
 from app.errors import InvalidInput
-from app.payments.drafts.vault import create_key_file
+from app.payments.drafts.vault import create_key_file, write_private
 from app.settings import get_settings
 
 payments_app = typer.Typer(
@@ -22,6 +22,8 @@ payments_app = typer.Typer(
 
 
 def _read(file: Path) -> bytes:
+    if file.is_dir():
+        raise InvalidInput(f"{file} is a folder; name one file in it", code="not_a_file")
     if not file.is_file():
         raise InvalidInput(f"file {file} not found; check the path", code="file_not_found")
     return file.read_bytes()
@@ -34,7 +36,8 @@ def _date(text: str | None) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError as error:
         raise InvalidInput(
-            f"date {text!r} is not in YYYY-MM-DD form, such as 2026-12-10", code="invalid_date"
+            f"date {text!r} is not a valid date in YYYY-MM-DD form, such as 2026-12-10",
+            code="invalid_date",
         ) from error
 
 
@@ -83,17 +86,34 @@ def drafts_command(
         None, "--date", help="Draft date, YYYY-MM-DD; default today in the utility's time zone."
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Where to write the NACHA file for the bank."
+        None, "--output", "-o", help="Where to write the NACHA file for the bank (mode 0600)."
+    ),
+    allow_past: bool = typer.Option(
+        False, "--allow-past", help="Allow a draft date before today, to redo a missed day."
     ),
 ) -> None:
     """Originate the day's bank drafts as a NACHA file (once per date)."""
-    from app.payments.drafts.originate import generate_draft_file
+    from app.payments.drafts.originate import draft_file_bytes, generate_draft_file
 
     with clear_errors():
         day = _date(draft_date)
+        if day < get_settings().today() and not allow_past:
+            raise InvalidInput(
+                f"draft date {day} is in the past; drafts settle on a later banking day, so "
+                "pass --allow-past only to redo a day that was missed",
+                code="draft_date_past",
+            )
+        if output is not None and not output.parent.is_dir():
+            raise InvalidInput(
+                f"folder {output.parent} does not exist; create it or choose another -o path",
+                code="output_folder_missing",
+            )
         with session_scope() as session:
             draft_file = generate_draft_file(session, draft_date=day, actor=cli_actor())
-            content = draft_file.content
+            if draft_file is None:
+                console.print(f"no drafts are due for {day}; no file was written")
+                return
+            content = draft_file_bytes(draft_file)
             summary = (
                 f"draft file {draft_file.id} for {day} (settles "
                 f"{draft_file.effective_date}): "
@@ -101,9 +121,9 @@ def drafts_command(
                 f"{draft_file.debit_total}"
             )
     console.print(summary)
-    if output is not None and content:
-        output.write_bytes(content)
-        console.print(f"wrote {output}")
+    if output is not None:
+        write_private(output, content)
+        console.print(f"wrote {output} (readable by its owner only: it has account numbers)")
 
 
 @payments_app.command("returns")

@@ -26,9 +26,9 @@ from app.payments.bankfiles.models import BankFile
 from app.payments.cards.models import SavedCard, StripeCustomer
 from app.payments.drafts.accounts import add_bank_account
 from app.payments.drafts.models import BankAccountType
-from app.payments.drafts.originate import generate_draft_file
+from app.payments.drafts.originate import draft_file_bytes, generate_draft_file
 from app.payments.drafts.returns import import_returns
-from app.payments.drafts.vault import create_key_file
+from app.payments.drafts.vault import create_key_file, write_private
 from app.payments.models import Payment, PaymentChannel
 from app.payments.remittance.scanline import format_scan_line
 from app.settings import Settings
@@ -44,6 +44,7 @@ class PaymentsDemoReport:
     draft_file: str = ""
     draft_total: Decimal = Decimal("0.00")
     returns: int = 0
+    returns_file: str = ""
     lockbox_file: str = ""
     lockbox_posted: int = 0
     lockbox_suspense: int = 0
@@ -62,9 +63,7 @@ def seed_payments(
         create_key_file(settings.bank_data_key_file)
     rng = random.Random(seed)
     report = PaymentsDemoReport()
-    bills = session.scalars(
-        select(Bill).order_by(Bill.due_date.desc(), Bill.account_id)
-    ).all()
+    bills = session.scalars(select(Bill).order_by(Bill.due_date.desc(), Bill.account_id)).all()
     latest_due = bills[0].due_date if bills else settings.today()
     current = [bill for bill in bills if bill.due_date == latest_due]
     rng.shuffle(current)
@@ -80,24 +79,30 @@ def seed_payments(
 
     draft_day = latest_due - dt.timedelta(days=settings.draft_lead_days)
     draft_file = generate_draft_file(session, draft_date=draft_day, actor=actor)
-    report.draft_total = draft_file.debit_total
-    path = folder / f"demo-drafts-{draft_day:%Y%m%d}.ach"
-    path.write_bytes(draft_file.content)
-    report.draft_file = str(path)
+    if draft_file is not None:
+        report.draft_total = draft_file.debit_total
+        path = folder / f"demo-drafts-{draft_day:%Y%m%d}.ach"
+        write_private(path, draft_file_bytes(draft_file))
+        report.draft_file = str(path)
 
     drafts = session.scalars(
         select(Payment).where(Payment.channel == PaymentChannel.BANK_DRAFT).order_by(Payment.id)
     ).all()
-    returned = [Returned(str(p.external_ref), int(p.amount * 100), code)
-                for p, code in zip(drafts[:2], ("R01", "R03"), strict=False)]
+    returned = [
+        Returned(str(p.external_ref), int(p.amount * 100), code)
+        for p, code in zip(drafts[:2], ("R01", "R03"), strict=False)
+    ]
     if returned:
         returns = return_file(returned).encode()
-        result = import_returns(session, filename="demo-returns.ach", content=returns, actor=actor)
+        path = folder / "demo-returns.ach"
+        write_private(path, returns)
+        report.returns_file = str(path)
+        result = import_returns(session, filename=path.name, content=returns, actor=actor)
         report.returns = result.returned
 
     content = _lockbox_day(session, paying[: max(5, len(paying) // 4)], rng)
     path = folder / f"demo-lockbox-{latest_due:%Y%m%d}.csv"
-    path.write_bytes(content)
+    write_private(path, content)
     report.lockbox_file = str(path)
     imported = import_payment_file(session, filename=path.name, content=content, actor=actor)
     report.lockbox_posted = imported.posted
@@ -106,10 +111,12 @@ def seed_payments(
     return report
 
 
-def _enroll_bank(session: Session, account_id: int, index: int, rng: random.Random,
-                 actor: str) -> None:
+def _enroll_bank(
+    session: Session, account_id: int, index: int, rng: random.Random, actor: str
+) -> None:
     name = session.scalar(
-        select(Customer.name).join(Account, Account.customer_id == Customer.id)
+        select(Customer.name)
+        .join(Account, Account.customer_id == Customer.id)
         .where(Account.id == account_id)
     )
     bank = add_bank_account(
@@ -123,9 +130,14 @@ def _enroll_bank(session: Session, account_id: int, index: int, rng: random.Rand
         authorized_at=dt.datetime(2026, 1, 15, 15, 0, tzinfo=dt.UTC),
         actor=actor,
     )
-    channels.enroll_autopay(session, account_id=account_id, channel=PaymentChannel.COUNTER,
-                            idempotency_key=f"demo-draft-{account_id}", actor=actor,
-                            bank_account_id=bank.id)
+    channels.enroll_autopay(
+        session,
+        account_id=account_id,
+        channel=PaymentChannel.COUNTER,
+        idempotency_key=f"demo-draft-{account_id}",
+        actor=actor,
+        bank_account_id=bank.id,
+    )
 
 
 def _enroll_card(session: Session, account_id: int, index: int, actor: str) -> None:
@@ -141,16 +153,23 @@ def _enroll_card(session: Session, account_id: int, index: int, actor: str) -> N
     )
     session.add(card)
     session.flush()
-    channels.enroll_autopay(session, account_id=account_id, channel=PaymentChannel.WEB,
-                            idempotency_key=f"demo-card-{account_id}", actor=actor,
-                            saved_card_id=card.id)
+    channels.enroll_autopay(
+        session,
+        account_id=account_id,
+        channel=PaymentChannel.WEB,
+        idempotency_key=f"demo-card-{account_id}",
+        actor=actor,
+        saved_card_id=card.id,
+    )
 
 
 def _lockbox_day(session: Session, bills: list[Bill], rng: random.Random) -> bytes:
     """Write a payment CSV: most pay in full by scan line, some pay part or extra."""
-    numbers = dict(session.execute(
-        select(Account.id, Account.number).where(Account.id.in_([b.account_id for b in bills]))
-    ).all())
+    numbers = dict(
+        session.execute(
+            select(Account.id, Account.number).where(Account.id.in_([b.account_id for b in bills]))
+        ).all()
+    )
     lines = ["account_number,scan_line,amount,paid_on,check_number,payer_name"]
     for index, bill in enumerate(bills):
         number = numbers[bill.account_id]

@@ -43,6 +43,8 @@ def draft_file_task(day: str | None = None) -> dict[str, Any]:
     """Originate today's NACHA draft file; the file stays in the database for transfer."""
     with session_scope() as session:
         draft_file = generate_draft_file(session, draft_date=_day(day), actor="celery")
+        if draft_file is None:
+            return {"draft_file_id": None, "entries": 0, "total": "0.00"}
         return {
             "draft_file_id": draft_file.id,
             "entries": draft_file.entry_count,

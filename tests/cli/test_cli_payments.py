@@ -114,7 +114,8 @@ def test_drafts_and_returns(
     upm: Upm, accounts: list[str], tmp_path: Path, session_factory: sessionmaker[Session]
 ) -> None:
     out = tmp_path / "drafts.ach"
-    result = upm("payments", "drafts", "--date", "2026-12-09", "-o", str(out))
+    result = upm("payments", "drafts", "--date", "2026-12-09", "--allow-past",
+                 "-o", str(out))
     assert result.exit_code == 0, result.output
     assert "1 draft totalling 45.65" in flat(result.output)
     assert "settles 2026-12-10" in flat(result.output)
@@ -141,10 +142,35 @@ def test_drafts_and_returns(
         assert "bank_account.suspend" in actions
 
 
-def test_bad_date_and_missing_file(upm: Upm, db_url: str) -> None:
+def test_drafts_guard_rails(upm: Upm, accounts: list[str], tmp_path: Path) -> None:
+    # --allow-past keeps these dates valid whenever the tests run.
+    past = upm("payments", "drafts", "--date", "2020-01-02")
+    assert past.exit_code != 0
+    assert "is in the past" in flat(past.output)
+    nowhere = upm("payments", "drafts", "--date", "2026-12-09", "--allow-past",
+                  "-o", str(tmp_path / "no" / "x"))
+    assert nowhere.exit_code != 0
+    assert "does not exist" in flat(nowhere.output)
+    out = tmp_path / "drafts.ach"
+    made = upm("payments", "drafts", "--date", "2026-12-09", "--allow-past", "-o", str(out))
+    assert made.exit_code == 0, made.output
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    nothing = upm("payments", "drafts", "--date", "2026-12-30", "--allow-past",
+                  "-o", str(tmp_path / "y.ach"))
+    assert nothing.exit_code == 0
+    assert "no drafts are due for 2026-12-30" in flat(nothing.output)
+    assert not (tmp_path / "y.ach").exists()
+
+
+def test_bad_date_and_missing_file(upm: Upm, db_url: str, tmp_path: Path) -> None:
     bad = upm("payments", "drafts", "--date", "12/09/2026")
     assert bad.exit_code != 0
     assert "YYYY-MM-DD" in flat(bad.output)
+    impossible = upm("payments", "drafts", "--date", "2026-02-30")
+    assert "not a valid date" in flat(impossible.output)
+    folder = upm("payments", "import", str(tmp_path))
+    assert folder.exit_code != 0
+    assert "is a folder" in flat(folder.output)
     missing = upm("payments", "import", "/nonexistent/file.csv")
     assert missing.exit_code != 0
     assert "not found" in flat(missing.output)
@@ -166,8 +192,10 @@ def test_returns_in_fresh_process(
     # hides: every model must still be mapped before the first query.
     upm_command = Path(sys.executable).parent / "upm"
     env = {**os.environ, "UPM_DATABASE_URL": db_url}
-    drafted = subprocess.run([str(upm_command), "payments", "drafts", "--date", "2026-12-09"],
-                             capture_output=True, text=True, env=env, timeout=120)
+    drafted = subprocess.run(
+        [str(upm_command), "payments", "drafts", "--date", "2026-12-09", "--allow-past"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
     assert drafted.returncode == 0, drafted.stderr
     with session_factory() as session:
         trace = str(session.scalars(select(Payment.external_ref)).one())

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.demo.bank_files import Returned, return_file
 from app.errors import InvalidInput
-from app.ledger.models import EntryKind
+from app.ledger.models import EntryKind, JournalEntry
 from app.ledger.service import account_balance
 from app.payments import channels
 from app.payments.ach.reader import read_ach
@@ -23,7 +23,7 @@ from app.payments.bankfiles.models import SuspenseItem, SuspenseKind
 from app.payments.drafts import vault
 from app.payments.drafts.accounts import add_bank_account
 from app.payments.drafts.models import BankAccount, BankAccountStatus, BankAccountType
-from app.payments.drafts.originate import generate_draft_file
+from app.payments.drafts.originate import draft_file_bytes, generate_draft_file
 from app.payments.drafts.returns import import_returns
 from app.payments.models import NoticeKind, Payment, PaymentChannel, PaymentNotice, PaymentStatus
 from app.payments.owed import amount_owed
@@ -85,10 +85,12 @@ def test_invalid_routing_number_is_rejected(session: Session) -> None:
 def test_draft_file_matches_independent_parser(session: Session) -> None:
     enroll_three(session)
     draft_file = generate_draft_file(session, draft_date=DRAFT_DAY, actor="job")
+    assert draft_file is not None
     assert draft_file.effective_date == DUE
     assert draft_file.entry_count == 3
     assert draft_file.debit_total == Decimal("233.78")
-    text = draft_file.content.decode()
+    assert draft_file_bytes(draft_file) != draft_file.content  # stored sealed
+    text = draft_file_bytes(draft_file).decode()
     # Entry hash: the sum of the first eight digits of each routing number.
     expected_hash = 1100001 + 2100002 + 7100001
     report = achkit.validate(text)
@@ -97,7 +99,7 @@ def test_draft_file_matches_independent_parser(session: Session) -> None:
     assert [e["amount_cents"] for batch in parsed["batches"] for e in batch["entries"]] == [
         8812, 10001, 4565,
     ]
-    ours = read_ach(draft_file.content)
+    ours = read_ach(draft_file_bytes(draft_file))
     assert validate_ach(ours) == []
     [batch] = ours.batches
     assert batch.control.entry_hash == expected_hash
@@ -111,6 +113,8 @@ def test_same_day_twice_drafts_once(session: Session) -> None:
     ids = enroll_three(session)
     first = generate_draft_file(session, draft_date=DRAFT_DAY, actor="job")
     second = generate_draft_file(session, draft_date=DRAFT_DAY, actor="job")
+    assert first is not None
+    assert second is not None
     assert first.id == second.id
     assert session.scalar(select(func.count()).select_from(Payment)) == 3
     assert [account_balance(session, i) for i in ids] == [Decimal("0.00")] * 3
@@ -133,6 +137,10 @@ def test_returns_reverse_fee_and_stop_drafting(session: Session) -> None:
     assert [c.to_status for c in returned.history][-2:] == [
         PaymentStatus.SUCCEEDED, PaymentStatus.RETURNED,
     ]
+    reversal = session.get(JournalEntry, returned.reversal_entry_id)
+    assert reversal is not None
+    # Never dated before the draft's settlement, so the ledger's running balance reads right.
+    assert reversal.effective_date == max(get_settings().today(), DUE)
     # 100.01 owed again with its original due date, plus the 25.00 returned-payment fee.
     owed = amount_owed(session, ids[1], today=DUE + dt.timedelta(days=2))
     assert owed.balance == Decimal("125.01")
@@ -161,16 +169,17 @@ def test_returns_reverse_fee_and_stop_drafting(session: Session) -> None:
     # The R01 draft is presented once more ("RETRY PYMT"); the R10 account is not drafted.
     retry_file = generate_draft_file(session, draft_date=DRAFT_DAY + dt.timedelta(days=2),
                                      actor="job")
+    assert retry_file is not None
     assert retry_file.entry_count == 1
     assert retry_file.debit_total == Decimal("100.01")
-    assert "RETRY PYMT" in retry_file.content.decode()
+    assert "RETRY PYMT" in draft_file_bytes(retry_file).decode()
     retry = session.scalars(select(Payment).where(Payment.represents_payment_id.is_not(None))).one()
     assert retry.account_id == ids[1]
     retry_return = return_file([Returned(str(retry.external_ref), 10001, "R01")])
     import_returns(session, filename="ret3.ach", content=retry_return.encode(), actor="bank")
     later = generate_draft_file(session, draft_date=DRAFT_DAY + dt.timedelta(days=5),
                                 actor="job")
-    assert later.entry_count == 0
+    assert later is None
     assert_ledger_invariants(session)
 
 

@@ -184,3 +184,15 @@ def test_long_free_text_is_kept_short(session: Session) -> None:
     assert report.suspense == 1
     [item] = session.scalars(select(SuspenseItem)).all()
     assert item.payer_name == "P" * 120
+
+
+def test_stored_file_is_sealed(session: Session) -> None:
+    from app.payments.drafts import vault
+
+    accounts = three_accounts(session)
+    content = csv_file(accounts)
+    import_payment_file(session, filename="day.csv", content=content, actor="clerk")
+    [stored] = session.scalars(select(BankFile)).all()
+    assert stored.content != content
+    assert accounts[0][0].encode() not in stored.content
+    assert vault.open_bytes(stored.content) == content

@@ -32,7 +32,9 @@ class BankFile(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[BankFileKind] = mapped_column(str_enum(BankFileKind))
     filename: Mapped[str] = mapped_column(String(255))
+    #: SHA-256 of the file as received; the claim that makes a re-import do nothing.
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The file sealed with the bank data key: bank files carry payers' account numbers.
     content: Mapped[bytes] = mapped_column(LargeBinary)
     imported_by: Mapped[str] = mapped_column(String(80))
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

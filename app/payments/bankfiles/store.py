@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db import insert_ignoring_duplicates, utcnow
 from app.payments.bankfiles.models import BankFile, BankFileKind
+from app.payments.drafts import vault
 
 
 def store_file(
@@ -24,7 +25,7 @@ def store_file(
         "kind": kind,
         "filename": filename[:255],
         "sha256": digest,
-        "content": content,
+        "content": vault.seal_bytes(content),
         "imported_by": actor,
         "imported_at": utcnow(),
         "item_count": 0,

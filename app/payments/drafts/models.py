@@ -62,7 +62,9 @@ class DraftFile(Base):
     draft_date: Mapped[dt.date] = mapped_column(Date, unique=True)
     effective_date: Mapped[dt.date] = mapped_column(Date)
     file_id_modifier: Mapped[str] = mapped_column(String(1))
+    #: SHA-256 of the file as sent to the bank.
     sha256: Mapped[str] = mapped_column(String(64))
+    #: The file sealed with the bank data key, because it carries full account numbers.
     content: Mapped[bytes] = mapped_column(LargeBinary)
     entry_count: Mapped[int] = mapped_column(Integer)
     debit_total: Mapped[Decimal] = mapped_column(Money())

@@ -188,8 +188,12 @@ def _representments(session: Session) -> list[Draft]:
     ]
 
 
-def generate_draft_file(session: Session, *, draft_date: dt.date, actor: str) -> DraftFile:
-    """Build, store and post the day's draft file; a second call returns the first file."""
+def generate_draft_file(session: Session, *, draft_date: dt.date, actor: str) -> DraftFile | None:
+    """Build, store and post the day's draft file; a second call returns the first file.
+
+    Returns None when nothing is due, and stores nothing, so a run later that day still
+    drafts accounts enrolled in the meantime.
+    """
     existing = session.scalar(select(DraftFile).where(DraftFile.draft_date == draft_date))
     if existing is not None:
         return existing
@@ -199,6 +203,9 @@ def generate_draft_file(session: Session, *, draft_date: dt.date, actor: str) ->
     drafts = drafts_due(session, effective)
     first_sequence = _next_trace_sequence(session)
     odfi = settings.ach_destination_routing[:8]
+    if not drafts:
+        log.info("no drafts due for %s (settlement %s)", draft_date, effective)
+        return None
     new = [d for d in drafts if d.represents_id is None]
     retries = [d for d in drafts if d.represents_id is not None]
     ordered = new + retries
@@ -213,20 +220,18 @@ def generate_draft_file(session: Session, *, draft_date: dt.date, actor: str) ->
                 entry_description=RETRY_DESCRIPTION,
             )
         )
-    content = b""
-    if batches:
-        content = write_ppd_debits(
-            originator(settings),
-            batches,
-            created_at=dt.datetime.now(settings.zone).replace(tzinfo=None),
-            first_trace_sequence=first_sequence,
-        )
+    content = write_ppd_debits(
+        originator(settings),
+        batches,
+        created_at=dt.datetime.now(settings.zone).replace(tzinfo=None),
+        first_trace_sequence=first_sequence,
+    )
     draft_file = DraftFile(
         draft_date=draft_date,
         effective_date=effective,
         file_id_modifier="A",
         sha256=hashlib.sha256(content).hexdigest(),
-        content=content,
+        content=vault.seal_bytes(content),
         entry_count=len(ordered),
         debit_total=sum((d.amount for d in ordered), Decimal("0.00")),
         created_by=actor,
@@ -280,6 +285,11 @@ def generate_draft_file(session: Session, *, draft_date: dt.date, actor: str) ->
         time.perf_counter() - built,
     )
     return draft_file
+
+
+def draft_file_bytes(draft_file: DraftFile) -> bytes:
+    """Return the NACHA file as it goes to the bank (stored sealed)."""
+    return vault.open_bytes(draft_file.content)
 
 
 def _entry(draft: Draft) -> DebitEntry:

@@ -144,7 +144,8 @@ def _apply_return(
         to=PaymentStatus.RETURNED,
         reason=f"{code.code} {code.description}",
         source=source,
-        effective_date=settings.today(),
+        # A return is never dated before the draft it reverses, so the ledger reads in order.
+        effective_date=max(settings.today(), payment.received_on),
         fee=settings.returned_payment_fee,
         notice=NoticeKind.PAYMENT_RETURNED,
     )

@@ -1,6 +1,7 @@
 """Encryption of bank routing and account numbers at rest (Fernet from ``cryptography``).
 
-The key comes from ``UPM_BANK_DATA_KEY`` or, failing that, the key file named by
+Whole bank files are sealed the same way before they are stored. The key comes from
+``UPM_BANK_DATA_KEY`` or, failing that, the key file named by
 ``UPM_BANK_DATA_KEY_FILE``. Several comma-separated keys rotate: the first encrypts and
 every one of them decrypts. Fernet authenticates as well as encrypts, so a tampered
 value fails to decrypt instead of drafting the wrong account.
@@ -76,6 +77,29 @@ def open_bank_numbers(token: str) -> tuple[str, str]:
     """Return the routing and account number sealed by ``seal_bank_numbers``."""
     routing, _, number = decrypt(token).partition(":")
     return routing, number
+
+
+def seal_bytes(data: bytes) -> bytes:
+    """Encrypt a whole file (a NACHA file, a bank file) for storage in the database."""
+    return cipher().encrypt(data)
+
+
+def open_bytes(token: bytes) -> bytes:
+    try:
+        return cipher().decrypt(token)
+    except InvalidToken as error:
+        raise VaultUnavailable(
+            "a stored bank file does not decrypt with the configured keys; add the old key "
+            "after the new one in UPM_BANK_DATA_KEY"
+        ) from error
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read (mode 0600): bank files carry account numbers."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)
 
 
 def create_key_file(path: Path) -> bool:
