@@ -695,9 +695,9 @@ def test_email_receipt_needs_address(session: Session) -> None:
 def test_receipt_needs_posted_payment(session: Session) -> None:
     account, _ = City(session).account()
     pending = create_payment(
-        session, account_id=account.id, amount=Decimal("10.00"), channel=PaymentChannel.WEB,
-        method=PaymentMethod.CARD, provider="stripe", idempotency_key="web-1", taken_by="web",
-        received_on=dt.date(2026, 12, 4),
+        session, account_id=account.id, amount=Decimal("10.00"), channel=PaymentChannel.COUNTER,
+        method=PaymentMethod.CARD_PRESENT, provider="counter", idempotency_key="web-1",
+        taken_by="clerk", received_on=dt.date(2026, 12, 4),
     )
 
     with pytest.raises(Conflict) as raised:

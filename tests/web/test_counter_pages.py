@@ -242,7 +242,10 @@ def test_card_number_in_account_field_not_shown(
         ("abc", "amount must be an amount in dollars and cents, such as 40.00"),
         ("", "amount is missing"),
         ("0.00", "payment amount 0.00 must be positive and in whole cents"),
-        ("10.005", "payment amount 10.005 must be positive and in whole cents"),
+        ("10.005", "amount must be an amount in dollars and cents"),
+        # A decimal comma is not read as a thousands separator: 5,00 is not 500.00.
+        ("5,00", "amount must be an amount in dollars and cents"),
+        ("1,2345", "amount must be an amount in dollars and cents"),
     ],
 )
 def test_bad_amount_shows_error(
@@ -258,6 +261,19 @@ def test_bad_amount_shows_error(
     assert message in response.text
     assert f'value="{account.number}"' in response.text
     assert payment_count(session_factory) == 0
+
+
+def test_grouped_amount_is_accepted(
+    client: TestClient, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    account = plain_account(session)
+    drawer_path = open_front_drawer(client)
+    response = post_payment(client, drawer_path, account, "$1,250.00", "check",
+                            check_number="1180")
+    assert response.status_code == 200
+    with session_factory() as check:
+        amounts = check.scalars(select(Payment.amount)).all()
+    assert amounts == [Decimal("1250.00")]
 
 
 def test_unknown_account_shows_not_found(
@@ -396,3 +412,20 @@ def test_email_receipt_without_address(
     assert "has no e-mail address; add one to the account or print the receipt" in response.text
     (rejected,) = rejections(session_factory, "counter.receipt_email")
     assert rejected.detail == "no_email_address"
+
+
+def test_receipt_only_for_counter_payments(client: TestClient, session: Session) -> None:
+    from app.payments.models import PaymentChannel, PaymentMethod, PaymentStatus
+    from app.payments.service import create_payment
+    from app.settings import get_settings
+
+    account = plain_account(session)
+    lockbox = create_payment(
+        session, account_id=account.id, amount=Decimal("10.00"), channel=PaymentChannel.LOCKBOX,
+        method=PaymentMethod.CHECK, provider="lockbox", idempotency_key="lb-1",
+        taken_by="bank", received_on=get_settings().today(), status=PaymentStatus.SUCCEEDED,
+    )
+    session.commit()
+    response = client.get(f"/counter/receipts/{lockbox.id}")
+    assert response.status_code == 404
+    assert "was not taken at the counter" in response.text

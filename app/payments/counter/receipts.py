@@ -158,6 +158,12 @@ def _posted_payment(session: Session, payment_id: int) -> Payment:
     payment = session.get(Payment, payment_id)
     if payment is None:
         raise NotFound(f"payment {payment_id} not found", code="payment_not_found")
+    if payment.provider != PROVIDER:
+        raise NotFound(
+            f"payment {payment_id} was not taken at the counter, so it has no counter "
+            "receipt; see the account's payments page",
+            code="not_a_counter_payment",
+        )
     if payment.journal_entry_id is None:
         raise Conflict(
             f"payment {payment_id} is {payment.status.value} and was never received, so it "

@@ -9,6 +9,7 @@ with the error, and the rejection goes to the audit log with its error code.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -339,18 +340,25 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+#: Dollars as a clerk types them: digits, or commas between groups of three, and at most
+#: two decimals. "5,00" is rejected rather than read as 500.00.
+MONEY_TEXT = re.compile(r"(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?")
+
+
 def _optional_money(field: str, raw: str) -> Decimal | None:
-    text = raw.strip().removeprefix("$").replace(",", "")
+    text = raw.strip().removeprefix("$").strip()
     if not text:
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = None
+    value = None
+    if MONEY_TEXT.fullmatch(text):
+        try:
+            value = Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            value = None
     if value is None or not value.is_finite():
         # The message leaves out what was typed, in case it was a card number.
         raise InvalidInput(
-            f"{field} must be an amount in dollars and cents, such as 40.00",
+            f"{field} must be an amount in dollars and cents, such as 40.00 or 1,250.00",
             code="invalid_amount",
         )
     return value
