@@ -17,7 +17,7 @@ from app.payments.bankfiles.models import BankFile, BankFileError
 from app.payments.cards.models import SavedCard
 from app.payments.drafts.models import BankAccount, DraftFile
 from app.payments.models import Payment
-from app.payments.suspense import open_items, resolve_to_account
+from app.payments.suspense import close_without_money, open_items, resolve_to_account
 from app.settings import get_settings
 from app.web.dependencies import get_session
 from app.web.formatting import make_templates
@@ -89,6 +89,24 @@ def resolve_item(
     query = urlencode(
         {"done": f"item {item_id} posted as payment {payment.id} to {account.number}"}
     )
+    return RedirectResponse(f"/payments/suspense?{query}", status_code=303)
+
+
+@router.post("/payments/suspense/{item_id}/close")
+def close_item(
+    item_id: int,
+    session: SessionDep,
+    note: Annotated[str, Form(min_length=1, max_length=300)],
+) -> Response:
+    """Close a return or change notice that matched no draft, with the clerk's note."""
+    try:
+        close_without_money(session, item_id, actor="staff-page", note=note)
+    except DomainError as error:
+        session.rollback()
+        return RedirectResponse(
+            f"/payments/suspense?{urlencode({'error': error.message})}", status_code=303
+        )
+    query = urlencode({"done": f"item {item_id} closed"})
     return RedirectResponse(f"/payments/suspense?{query}", status_code=303)
 
 

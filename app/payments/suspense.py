@@ -115,7 +115,7 @@ def resolve_to_account(
         idempotency_key=f"suspense:{item.id}",
         taken_by=actor,
         received_on=item.received_on,
-        method_label=item.reference,
+        method_label=_method_label(item),
         status=PaymentStatus.SUCCEEDED,
         source=f"suspense item {item.id} resolved by {actor}",
     )
@@ -139,6 +139,13 @@ def resolve_to_account(
         arguments={"account_id": account_id, "payment_id": payment.id},
     )
     return payment
+
+
+def _method_label(item: SuspenseItem) -> str:
+    check_number = (item.detail or {}).get("check_number")
+    if check_number:
+        return f"check {check_number}"[:60]
+    return "check" if item.bank_file_id else "card"
 
 
 def close_without_money(session: Session, item_id: int, *, actor: str, note: str) -> SuspenseItem:

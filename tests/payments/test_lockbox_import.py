@@ -125,6 +125,7 @@ def test_suspense_resolved_to_account(session: Session) -> None:
     payment = resolve_to_account(session, item.id, account_id=accounts[0][1], actor="clerk:amy",
                                  note="customer called; wrote old account number")
     assert payment.amount == Decimal("12.00")
+    assert payment.method_label == "check 4001"
     assert item.status == SuspenseStatus.RESOLVED
     assert account_balance(session, accounts[0][1]) == Decimal("-12.00")
     chart = ensure_chart(session)
@@ -196,3 +197,10 @@ def test_stored_file_is_sealed(session: Session) -> None:
     assert stored.content != content
     assert accounts[0][0].encode() not in stored.content
     assert vault.open_bytes(stored.content) == content
+
+
+def test_nacha_file_points_to_returns(session: Session) -> None:
+    content = (DATA / "nacha" / "moov-ach_return-WEB_R01-R03.ach").read_bytes()
+    report = import_payment_file(session, filename="ret.ach", content=content, actor="c")
+    assert report.bank_file_id is None
+    assert "upm payments returns" in report.errors[0]

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.ledger.service import account_balance
@@ -90,3 +91,30 @@ def test_files_page_lists_rejected_line(client: TestClient) -> None:
     assert page.status_code == 200
     assert "day.csv" in page.text
     assert "csv_invalid_amount" in page.text
+
+
+def test_unmatched_return_closed_with_note(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    from app.demo.bank_files import Returned, return_file
+    from app.payments.bankfiles.models import SuspenseItem, SuspenseKind, SuspenseStatus
+    from app.payments.drafts.returns import import_returns
+
+    with session_factory() as session:
+        import_returns(session, filename="r.ach", actor="bank",
+                       content=return_file([Returned("071000309999999", 500, "R01")]).encode())
+        session.commit()
+        item_id = session.scalars(
+            select(SuspenseItem.id).where(SuspenseItem.kind == SuspenseKind.UNMATCHED_RETURN)
+        ).one()
+    page = client.get("/payments/suspense")
+    assert "trace 071000309999999" in page.text
+    closed = client.post(f"/payments/suspense/{item_id}/close",
+                         data={"note": "bank says it was another biller's draft"})
+    assert closed.status_code == 200
+    assert f"item {item_id} closed" in closed.text
+    with session_factory() as session:
+        item = session.get(SuspenseItem, item_id)
+        assert item is not None
+        assert item.status == SuspenseStatus.RESOLVED
+        assert item.resolution_note == "bank says it was another biller's draft"

@@ -65,6 +65,9 @@ def import_payment_file(
     parsed = parse_remittance(content)
     if parsed.format == "unknown":
         reasons = "; ".join(str(error) for error in parsed.errors) or "unrecognized format"
+        if content.lstrip()[:3] == b"101":
+            # A NACHA file begins with its file header: record type 1, priority 01.
+            reasons = "it looks like a NACHA (ACH) file; use `upm payments returns` for returns"
         return ImportReport(
             bank_file_id=None,
             format="unknown",
