@@ -284,3 +284,48 @@ def reconcile_command(
         return
     console.print(table)
     raise typer.Exit(2)
+
+
+@payments_app.command("link")
+def link_command(
+    account: str = typer.Argument(..., help="Account number the link pays."),
+    amount: str | None = typer.Option(
+        None, help="Dollars and cents, such as 84.12; default the amount due."
+    ),
+    key: str | None = typer.Option(
+        None, help="Idempotency key; the same key returns the same link. Default: a new one."
+    ),
+) -> None:
+    """Create a payment link to text or e-mail a customer (the hosted card page)."""
+    import uuid
+    from decimal import Decimal, InvalidOperation
+
+    from app.accounts.service import get_account_by_number
+    from app.payments.channels import start_payment_link
+    from app.payments.models import PaymentChannel
+
+    with clear_errors():
+        value = None
+        if amount is not None:
+            try:
+                value = Decimal(amount)
+            except InvalidOperation as error:
+                raise InvalidInput(
+                    f"amount {amount!r} is not dollars and cents, such as 84.12",
+                    code="invalid_amount",
+                ) from error
+        with session_scope() as session:
+            target = get_account_by_number(session, account)
+            link, url = start_payment_link(
+                session,
+                account_id=target.id,
+                channel=PaymentChannel.WEB,
+                idempotency_key=key or f"cli-link:{uuid.uuid4()}",
+                actor=cli_actor(),
+                amount=value,
+            )
+            message = (
+                f"payment link for {link.amount} on account {target.masked_number}, valid "
+                f"until {link.expires_at:%Y-%m-%d %H:%M} UTC:\n{url}"
+            )
+    console.print(message)

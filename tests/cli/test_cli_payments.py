@@ -205,3 +205,18 @@ def test_returns_in_fresh_process(
                              capture_output=True, text=True, env=env, timeout=120)
     assert applied.returncode == 0, applied.stderr
     assert "1 return reversed" in flat(applied.stdout)
+
+
+def test_link_for_amount_due(upm: Upm, accounts: list[str]) -> None:
+    result = upm("payments", "link", accounts[0], "--key", "SM123")
+    output = flat(result.output)
+    assert result.exit_code == 0, output
+    assert "payment link for 88.12" in output
+    assert "http://127.0.0.1:8000/pay/" in output
+    assert accounts[0] not in output  # only the last four digits
+    again = upm("payments", "link", accounts[0], "--key", "SM123")
+    url = output.split("\n")[-1] if "\n" in output else output.split()[-1]
+    assert url in flat(again.output)
+    bad = upm("payments", "link", accounts[0], "--amount", "ten")
+    assert bad.exit_code != 0
+    assert "is not dollars and cents" in flat(bad.output)
