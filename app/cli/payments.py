@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from app.audit.service import cli_actor, record
 from app.cli.common import clear_errors, console, count_of, err_console
@@ -177,7 +177,15 @@ def suspense_command() -> None:
 
     with clear_errors(), session_scope() as session:
         items = open_items(session)
-        table = Table("id", "kind", "received", "amount", "reference", "payer", "reason")
+        table = Table(
+            "id",
+            Column("kind", overflow="fold"),
+            "received",
+            "amount",
+            Column("reference", overflow="fold"),
+            Column("payer", overflow="fold"),
+            Column("reason", overflow="fold"),
+        )
         for item in items:
             table.add_row(
                 str(item.id),
