@@ -168,6 +168,12 @@ def autopay_command(
         f"{report.declined} declined, {report.skipped} skipped, "
         f"{report.unknown} with an unknown outcome (retried with the same key next run)."
     )
+    if report.failed:
+        err_console.print(
+            f"[yellow]{count_of(report.failed, 'bill')} failed with an error (see the log); "
+            "they are tried again on the next run[/yellow]"
+        )
+        raise typer.Exit(2)
 
 
 @payments_app.command("suspense")

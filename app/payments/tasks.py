@@ -35,6 +35,7 @@ def autopay_task(day: str | None = None) -> dict[str, Any]:
         "declined": report.declined,
         "skipped": report.skipped,
         "unknown": report.unknown,
+        "failed": report.failed,
     }
 
 

@@ -198,3 +198,34 @@ def test_pay_without_card_is_clear(stripe_settings: None, session: Session) -> N
     with pytest.raises(DomainError, match="no saved card"):
         channels.pay(session, account_id=account.id, channel=PaymentChannel.SMS,
                      idempotency_key="SM1", actor="sms")
+
+
+def test_card_unknown_to_stripe_does_not_stop_run(
+    localstripe: str, session_factory: sessionmaker[Session]
+) -> None:
+    from app.payments.cards.models import SavedCard, StripeCustomer
+
+    with session_factory() as session:
+        city = City(session, cycle_code="C9")
+        ghost, _ = city.account("Ghost Card")
+        issue_bill(session, city, ghost, "20.00", due_date=DUE)
+        session.add(StripeCustomer(account_id=ghost.id, customer_ref="cus_missing"))
+        card = SavedCard(account_id=ghost.id, payment_method_ref="pm_missing", brand="visa",
+                         last4="0000", exp_month=1, exp_year=2030, is_default=True)
+        session.add(card)
+        session.flush()
+        channels.enroll_autopay(session, account_id=ghost.id, channel=PaymentChannel.WEB,
+                                idempotency_key="enroll-ghost", actor="customer",
+                                saved_card_id=card.id)
+        session.commit()
+    enrolled_account(session_factory)
+    report = run_autopay(session_factory, today=DUE)
+    assert report.charged == 1
+    assert report.declined == 1
+    with session_factory() as session:
+        failed = session.scalars(
+            select(Payment).where(Payment.status == PaymentStatus.FAILED)
+        ).one()
+        # Real Stripe sends the code resource_missing; localstripe sends none.
+        assert failed.failure_code in {"resource_missing", "invalid_request"}
+        assert_ledger_invariants(session)

@@ -48,4 +48,4 @@ def test_autopay_task_with_nothing_due(session: Session, monkeypatch: pytest.Mon
     from app.payments.tasks import autopay_task
 
     result = autopay_task.delay("2026-12-10").get()
-    assert result == {"charged": 0, "declined": 0, "skipped": 0, "unknown": 0}
+    assert result == {"charged": 0, "declined": 0, "skipped": 0, "unknown": 0, "failed": 0}

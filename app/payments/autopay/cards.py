@@ -14,10 +14,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import stripe
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.billing.models import Bill
+from app.errors import DomainError
 from app.payments.autopay.models import (
     AttemptStatus,
     AutopayAttempt,
@@ -44,6 +46,8 @@ class AutopayReport:
     declined: int = 0
     skipped: int = 0
     unknown: int = 0
+    #: Bills whose attempt raised an error; each is logged and the run goes on.
+    failed: int = 0
 
 
 def bills_to_charge(session: Session, today: dt.date) -> list[int]:
@@ -176,8 +180,14 @@ def run_autopay(
         bill_ids = bills_to_charge(session, today)
     report = AutopayReport()
     for bill_id in bill_ids:
-        with session_factory() as session, session.begin():
-            status = charge_bill(session, gateway, bill_id, today=today)
+        try:
+            with session_factory() as session, session.begin():
+                status = charge_bill(session, gateway, bill_id, today=today)
+        except (DomainError, stripe.StripeError) as error:
+            # One bill's failure must not hold up the others; it is tried again next run.
+            log.error("autopay for bill %s failed: %s", bill_id, error)
+            report.failed += 1
+            continue
         if status == AttemptStatus.SUCCEEDED:
             report.charged += 1
         elif status == AttemptStatus.DECLINED:

@@ -136,6 +136,16 @@ class StripeGateway:
                 decline_code=body.get("decline_code") or error.code,
                 message=str(body.get("message") or error.user_message or "card declined"),
             )
+        except stripe.InvalidRequestError as error:
+            # Stripe refused the request itself, e.g. a customer or card it does not know.
+            # Nothing was charged, so it is a failure of this attempt, not an unknown.
+            log.warning("Stripe rejected a charge (idempotency key %s): %s", key, error)
+            return ChargeResult(
+                payment_intent_ref=None,
+                status="rejected",
+                decline_code=error.code or "invalid_request",
+                message=str(error.user_message or error)[:300],
+            )
         return ChargeResult(payment_intent_ref=str(intent.id), status=str(intent.status))
 
     def create_intent(
