@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -150,9 +151,17 @@ def utcnow() -> dt.datetime:
 
 
 def _prepare_sqlite_path(url: str) -> None:
+    """Create the database file's folder, and the file itself readable by its owner only.
+
+    The file holds customers' names, addresses and payments; SQLite gives its -wal and
+    -shm files the same permissions.
+    """
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != "sqlite:///:memory:":
-        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url[len(prefix) :])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def make_engine(url: str) -> Engine:

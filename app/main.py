@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
@@ -19,8 +22,26 @@ from app.web import api, pages
 MACHINE_PATHS = ("/api", "/health", "/stripe", "/twilio", "/slack")
 
 
+class _HidePaymentLinkTokens(logging.Filter):
+    """Mask the token of /pay/<token> in access logs: whoever has it can open the page."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                PAY_TOKEN.sub("/pay/…", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+PAY_TOKEN = re.compile(r"/pay/[^/?\s]+")
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _HidePaymentLinkTokens) for f in access_log.filters):
+        access_log.addFilter(_HidePaymentLinkTokens())
     # The docs page serves Swagger UI from the package, not a CDN: utilities often run
     # the office network without outside access.
     application = FastAPIOffline(

@@ -93,6 +93,9 @@ def drafts_command(
     ),
 ) -> None:
     """Originate the day's bank drafts as a NACHA file (once per date)."""
+    from sqlalchemy import select
+
+    from app.payments.drafts.models import DraftFile
     from app.payments.drafts.originate import draft_file_bytes, generate_draft_file
 
     with clear_errors():
@@ -109,13 +112,15 @@ def drafts_command(
                 code="output_folder_missing",
             )
         with session_scope() as session:
+            earlier = session.scalar(select(DraftFile.id).where(DraftFile.draft_date == day))
             draft_file = generate_draft_file(session, draft_date=day, actor=cli_actor())
             if draft_file is None:
                 console.print(f"no drafts are due for {day}; no file was written")
                 return
             content = draft_file_bytes(draft_file)
             summary = (
-                f"draft file {draft_file.id} for {day} (settles "
+                ("(made earlier; nothing new was drafted) " if earlier else "")
+                + f"draft file {draft_file.id} for {day} (settles "
                 f"{draft_file.effective_date}): "
                 f"{count_of(draft_file.entry_count, 'draft')} totalling "
                 f"{draft_file.debit_total}"
@@ -137,6 +142,10 @@ def returns_command(
         content = _read(file)
         with session_scope() as session:
             report = import_returns(session, filename=file.name, content=content, actor=cli_actor())
+    if report.bank_file_id is None or (report.duplicate and report.errors):
+        for error in report.errors:
+            err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1)
     if report.duplicate:
         console.print(f"{file.name} was imported before; nothing was applied again.")
         return
@@ -328,6 +337,12 @@ def link_command(
                     f"amount {amount!r} is not dollars and cents, such as 84.12",
                     code="invalid_amount",
                 ) from error
+        if not get_settings().stripe_secret_key:
+            raise InvalidInput(
+                "card payments are off: set UPM_STRIPE_SECRET_KEY (see docs/payments.md) "
+                "before sending a payment link",
+                code="stripe_not_configured",
+            )
         with session_scope() as session:
             target = get_account_by_number(session, account)
             link, url = start_payment_link(
@@ -338,8 +353,9 @@ def link_command(
                 actor=cli_actor(),
                 amount=value,
             )
+            expires = link.expires_at.astimezone(get_settings().zone)
             message = (
-                f"payment link for {link.amount} on account {target.masked_number}, valid "
-                f"until {link.expires_at:%Y-%m-%d %H:%M} UTC:\n{url}"
+                f"payment link for {link.amount:.2f} on account {target.masked_number}, valid "
+                f"until {expires:%Y-%m-%d %H:%M %Z}:\n{url}"
             )
     console.print(message)

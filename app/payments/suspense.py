@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record
 from app.db import utcnow
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.ledger.chart import CASH, SUSPENSE
 from app.ledger.models import EntryKind
 from app.ledger.service import PostingLine, post_entry
@@ -103,6 +103,7 @@ def resolve_to_account(
             f"suspense item {item_id} holds no money; close it with a note instead",
             code="suspense_no_money",
         )
+    from_stripe = (item.detail or {}).get("provider") == "stripe" and item.reference
     channel = PaymentChannel.LOCKBOX if item.bank_file_id else PaymentChannel.WEB
     payment = create_payment(
         session,
@@ -110,8 +111,10 @@ def resolve_to_account(
         amount=item.amount,
         channel=channel,
         method=PaymentMethod.CHECK if item.bank_file_id else PaymentMethod.CARD,
-        provider="suspense",
-        external_ref=f"suspense:{item.id}",
+        # A card payment keeps its PaymentIntent, so reconciliation, refunds and disputes
+        # find it like any other card payment.
+        provider="stripe" if from_stripe else "suspense",
+        external_ref=item.reference if from_stripe else f"suspense:{item.id}",
         idempotency_key=f"suspense:{item.id}",
         taken_by=actor,
         received_on=item.received_on,
@@ -150,10 +153,21 @@ def _method_label(item: SuspenseItem) -> str:
 
 def close_without_money(session: Session, item_id: int, *, actor: str, note: str) -> SuspenseItem:
     """Close an unmatched return or change notice after the clerk has dealt with it."""
+    note = " ".join(note.split())
+    if not note:
+        raise InvalidInput(
+            "a note is required: say what the bank or the customer confirmed",
+            code="suspense_note_missing",
+        )
     item = session.get(SuspenseItem, item_id)
     if item is None:
         raise NotFound(f"suspense item {item_id} not found", code="suspense_not_found")
-    if item.kind == SuspenseKind.UNMATCHED_PAYMENT and item.status == SuspenseStatus.OPEN:
+    if item.status != SuspenseStatus.OPEN:
+        raise Conflict(
+            f"suspense item {item_id} was already resolved by {item.resolved_by}",
+            code="suspense_resolved",
+        )
+    if item.kind == SuspenseKind.UNMATCHED_PAYMENT:
         raise Conflict(
             f"suspense item {item_id} holds {item.amount}; apply it to an account",
             code="suspense_holds_money",

@@ -38,6 +38,8 @@ def test_db_upgrade_fresh_sqlite(upm: Upm, fresh_sqlite_url: str) -> None:
     assert result.exit_code == 0
     assert f"database at revision {HEAD}" in flat(result.output)
     assert database_file.is_file()
+    # Customer data: readable by its owner only.
+    assert oct(database_file.stat().st_mode & 0o777) == "0o600"
     assert current_revision(fresh_sqlite_url) == HEAD
     engine = create_engine(fresh_sqlite_url)
     try:

@@ -19,7 +19,7 @@ from app.audit.models import AuditEvent
 from app.demo.bank_files import Returned, return_file
 from app.ledger.service import account_balance
 from app.payments import channels
-from app.payments.bankfiles.models import SuspenseItem
+from app.payments.bankfiles.models import BankFile, SuspenseItem
 from app.payments.drafts.accounts import add_bank_account
 from app.payments.drafts.models import BankAccountType
 from app.payments.models import Payment, PaymentChannel, PaymentStatus
@@ -118,6 +118,8 @@ def test_drafts_and_returns(
                  "-o", str(out))
     assert result.exit_code == 0, result.output
     assert "1 draft totalling 45.65" in flat(result.output)
+    again = upm("payments", "drafts", "--date", "2026-12-09", "--allow-past")
+    assert "made earlier; nothing new was drafted" in flat(again.output)
     assert "settles 2026-12-10" in flat(result.output)
     text = out.read_text()
     assert "555123456" in text  # the file for the bank carries the real number
@@ -207,7 +209,14 @@ def test_returns_in_fresh_process(
     assert "1 return reversed" in flat(applied.stdout)
 
 
-def test_link_for_amount_due(upm: Upm, accounts: list[str]) -> None:
+def test_link_for_amount_due(
+    upm: Upm, accounts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    off = upm("payments", "link", accounts[0])
+    assert off.exit_code != 0
+    assert "UPM_STRIPE_SECRET_KEY" in flat(off.output)
+    monkeypatch.setenv("UPM_STRIPE_SECRET_KEY", "sk_test_upm")
+    get_settings.cache_clear()
     result = upm("payments", "link", accounts[0], "--key", "SM123")
     output = flat(result.output)
     assert result.exit_code == 0, output
@@ -220,3 +229,22 @@ def test_link_for_amount_due(upm: Upm, accounts: list[str]) -> None:
     bad = upm("payments", "link", accounts[0], "--amount", "ten")
     assert bad.exit_code != 0
     assert "is not dollars and cents" in flat(bad.output)
+
+
+def test_returns_refuses_other_files(
+    upm: Upm, accounts: list[str], tmp_path: Path, session_factory: sessionmaker[Session]
+) -> None:
+    drafts = tmp_path / "drafts.ach"
+    upm("payments", "drafts", "--date", "2026-12-09", "--allow-past", "-o", str(drafts))
+    own = upm("payments", "returns", str(drafts))
+    assert own.exit_code == 1
+    assert "holds no returns" in flat(own.output)
+    csv = tmp_path / "day.csv"
+    csv.write_text("account_number,amount,paid_on\n" f"{accounts[0]},1.00,2026-12-03\n")
+    assert upm("payments", "import", str(csv)).exit_code == 0
+    as_returns = upm("payments", "returns", str(csv))
+    assert as_returns.exit_code == 1
+    assert "expected the file header" in flat(as_returns.output)
+    with session_factory() as session:
+        kinds = session.scalars(select(BankFile.kind)).all()
+    assert [kind.value for kind in kinds] == ["csv"]

@@ -220,3 +220,47 @@ def test_sample_returns_file_parses_to_its_codes(session: Session) -> None:
     assert report.suspense == 3
     codes = sorted(i.detail["return_code"] for i in session.scalars(select(SuspenseItem)))
     assert codes == ["R01", "R03", "R04"]
+
+
+def test_paid_after_return_not_presented_again(session: Session) -> None:
+    from app.payments.models import PaymentMethod
+    from app.payments.service import create_payment
+
+    ids = enroll_three(session)
+    generate_draft_file(session, draft_date=DRAFT_DAY, actor="job")
+    drafts = session.scalars(select(Payment).order_by(Payment.id)).all()
+    day2 = return_file([Returned(str(drafts[1].external_ref), 10001, "R01")])
+    import_returns(session, filename="ret1.ach", content=day2.encode(), actor="bank")
+    # The customer pays the returned 100.01 and the 25.00 fee at the counter.
+    create_payment(session, account_id=ids[1], amount=Decimal("125.01"),
+                   channel=PaymentChannel.COUNTER, method=PaymentMethod.CASH,
+                   provider="counter", idempotency_key="paid-after-return", taken_by="clerk",
+                   received_on=DUE, status=PaymentStatus.SUCCEEDED)
+    retry = generate_draft_file(session, draft_date=DRAFT_DAY + dt.timedelta(days=2),
+                                actor="job")
+    assert retry is None
+    assert account_balance(session, ids[1]) == Decimal("0.00")
+    assert_ledger_invariants(session)
+
+
+def test_same_notices_in_new_file_act_once(session: Session) -> None:
+    enroll_three(session)
+    generate_draft_file(session, draft_date=DRAFT_DAY, actor="job")
+    first = session.scalars(select(Payment).order_by(Payment.id)).first()
+    assert first is not None
+    entries = [Returned(str(first.external_ref), 0, "C01", corrected_data="1918171614"),
+               Returned("071000309999999", 500, "R01")]
+    import_returns(session, filename="a.ach", content=return_file(entries).encode(),
+                   actor="bank")
+    # The bank sends the same entries again, in a file with another header time.
+    again = return_file(entries).replace("261212", "261213", 1)
+    report = import_returns(session, filename="b.ach", content=again.encode(), actor="bank")
+    assert not report.duplicate
+    assert report.changes == 0
+    assert report.suspense == 0
+    assert report.already_applied == 2
+    changed = session.scalars(
+        select(PaymentNotice).where(PaymentNotice.kind == NoticeKind.BANK_DETAILS_CHANGED)
+    ).all()
+    assert len(changed) == 1
+    assert len(session.scalars(select(SuspenseItem)).all()) == 1

@@ -101,6 +101,20 @@ def test_duplicate_delivery_posts_once(
         assert_ledger_invariants(session)
 
 
+def test_card_label_from_event(
+    client: TestClient, account_id: int, make_event: EventFactory,
+    session_factory: sessionmaker[Session],
+) -> None:
+    charge = {"id": "ch_L", "payment_method_details": {"card": {"brand": "mastercard",
+                                                                 "last4": "4444"}}}
+    body = make_event("evt_label", "payment_intent.succeeded",
+                      intent("pi_L", account_id, charges={"data": [charge]}))
+    post(client, body)
+    with session_factory() as session:
+        [payment] = payments_for(session, "pi_L")
+        assert payment.method_label == "Mastercard ending 4444"
+
+
 def test_other_event_same_intent_posts_once(
     client: TestClient, account_id: int, make_event: EventFactory,
     session_factory: sessionmaker[Session],
@@ -320,4 +334,11 @@ def test_unknown_account_goes_to_suspense(
         [item] = session.scalars(select(SuspenseItem)).all()
         assert item.amount == Decimal("5.00")
         assert item.reference == "pi_X"
+        assert_ledger_invariants(session)
+        account, _ = City(session).account("Found Later")
+        from app.payments.suspense import resolve_to_account
+
+        payment = resolve_to_account(session, item.id, account_id=account.id, actor="clerk")
+        # Resolved, it is a card payment like any other: found by its PaymentIntent.
+        assert (payment.provider, payment.external_ref) == ("stripe", "pi_X")
         assert_ledger_invariants(session)

@@ -109,6 +109,8 @@ def test_unmatched_return_closed_with_note(
         ).one()
     page = client.get("/payments/suspense")
     assert "trace 071000309999999" in page.text
+    blank = client.post(f"/payments/suspense/{item_id}/close", data={"note": "   "})
+    assert "a note is required" in blank.text
     closed = client.post(f"/payments/suspense/{item_id}/close",
                          data={"note": "bank says it was another biller's draft"})
     assert closed.status_code == 200
@@ -118,3 +120,17 @@ def test_unmatched_return_closed_with_note(
         assert item is not None
         assert item.status == SuspenseStatus.RESOLVED
         assert item.resolution_note == "bank says it was another biller's draft"
+
+
+def test_access_log_hides_link_tokens() -> None:
+    import logging
+
+    create_app()
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/pay/Secr3tToken/done", "1.1", 200),
+                               None)
+    for log_filter in logging.getLogger("uvicorn.access").filters:
+        log_filter.filter(record)  # type: ignore[union-attr]
+    assert "Secr3tToken" not in record.getMessage()
+    assert "/pay/…/done" in record.getMessage()

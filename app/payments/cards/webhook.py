@@ -144,11 +144,26 @@ def _intent_succeeded(session: Session, intent: dict[str, Any], source: str) -> 
             received_on=_event_date(intent),
             reference=str(intent.get("id")),
             reason="card payment names no account of ours",
-            detail={"metadata": intent.get("metadata") or {}},
+            detail={"metadata": intent.get("metadata") or {}, "provider": PROVIDER},
         )
         return "suspense"
+    label = _card_label(intent)
+    if label and payment.method_label in (None, "card"):
+        payment.method_label = label
     changed = change_status(session, payment, PaymentStatus.SUCCEEDED, source=source, strict=False)
     return "posted" if changed else "unchanged"
+
+
+def _card_label(intent: dict[str, Any]) -> str | None:
+    """Return "Visa ending 4242" from the intent's charge, when the event carries it."""
+    charge = intent.get("latest_charge")
+    if not isinstance(charge, dict):
+        charges = (intent.get("charges") or {}).get("data") or []
+        charge = charges[0] if charges and isinstance(charges[0], dict) else None
+    card = ((charge or {}).get("payment_method_details") or {}).get("card") or {}
+    if card.get("brand") and card.get("last4"):
+        return f"{str(card['brand']).title()} ending {card['last4']}"[:60]
+    return None
 
 
 def _intent_moved(to: PaymentStatus) -> Any:

@@ -32,7 +32,7 @@ from app.payments.ach.writer import (
     write_ppd_debits,
 )
 from app.payments.autopay.models import AutopayEnrollment, AutopayMethod, EnrollmentStatus
-from app.payments.bulk import NewPayment, post_payments
+from app.payments.bulk import NewPayment, post_payments, receivable_balances
 from app.payments.drafts import vault
 from app.payments.drafts.models import (
     BankAccount,
@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 PROVIDER = "ach"
 #: Return codes NACHA lets an originator present again.
 REPRESENTABLE = ("R01", "R09")
+#: A returned draft is presented again only within this many days of its settlement.
+# NOTE: NACHA allows up to 180 days; a month keeps a re-presentment close to its bill.
+REPRESENT_WITHIN_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -156,11 +159,11 @@ def drafts_due(session: Session, effective_date: dt.date) -> list[Draft]:
                     **_bank_fields(bank),
                 )
             )
-    drafts.extend(_representments(session))
+    drafts.extend(_representments(session, effective_date))
     return drafts
 
 
-def _representments(session: Session) -> list[Draft]:
+def _representments(session: Session, effective_date: dt.date) -> list[Draft]:
     again = aliased(Payment)
     rows = session.execute(
         select(Payment.id, Payment.account_id, Payment.amount, Account.number, *BANK_COLUMNS)
@@ -170,11 +173,16 @@ def _representments(session: Session) -> list[Draft]:
             Payment.status == PaymentStatus.RETURNED,
             Payment.failure_code.in_(REPRESENTABLE),
             Payment.represents_payment_id.is_(None),
+            Payment.received_on >= effective_date - dt.timedelta(days=REPRESENT_WITHIN_DAYS),
             BankAccount.status == BankAccountStatus.ACTIVE,
             ~select(again.id).where(again.represents_payment_id == Payment.id).exists(),
         )
         .order_by(Payment.id)
     ).all()
+    # Present again only what is still owed in full: a customer who paid since the return
+    # must not be drafted twice. A re-presentment carries the original amount, so an
+    # account owing less is left to collections.
+    balances = receivable_balances(session, {row[1] for row in rows})
     return [
         Draft(
             account_id=account_id,
@@ -185,6 +193,7 @@ def _representments(session: Session) -> list[Draft]:
             **_bank_fields(bank),
         )
         for payment_id, account_id, amount, number, *bank in rows
+        if balances.get(account_id, Decimal("0.00")) >= amount
     ]
 
 

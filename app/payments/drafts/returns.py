@@ -22,8 +22,15 @@ from app.payments.ach.errors import AchFormatError
 from app.payments.ach.models import EntryDetail, NocAddenda, ReturnAddenda
 from app.payments.ach.reader import read_ach
 from app.payments.autopay.models import AutopayEnrollment, EnrollmentStatus
-from app.payments.bankfiles.models import BankFile, BankFileError, BankFileKind, SuspenseKind
+from app.payments.bankfiles.models import (
+    BankFile,
+    BankFileError,
+    BankFileKind,
+    SuspenseItem,
+    SuspenseKind,
+)
 from app.payments.bankfiles.store import store_file
+from app.payments.drafts import vault
 from app.payments.drafts.accounts import apply_change, suspend
 from app.payments.drafts.models import BankAccount, BankAccountType
 from app.payments.models import NoticeKind, Payment, PaymentStatus
@@ -36,7 +43,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ReturnsReport:
-    bank_file_id: int
+    bank_file_id: int | None
     duplicate: bool = False
     returned: int = 0
     changes: int = 0
@@ -47,25 +54,33 @@ class ReturnsReport:
 
 def import_returns(session: Session, *, filename: str, content: bytes, actor: str) -> ReturnsReport:
     """Apply a returns or NOC file once; a malformed file posts nothing."""
+    # Read before storing: a file that is not a return file is refused, not recorded.
+    try:
+        ach_file = read_ach(content)
+    except AchFormatError as error:
+        return ReturnsReport(bank_file_id=None, errors=[str(error)])
+    notices = sum(
+        1 for entry in ach_file.entries() if entry.returns or entry.notifications_of_change
+    )
+    if notices == 0:
+        return ReturnsReport(
+            bank_file_id=None,
+            errors=[
+                f"{filename} holds no returns (addenda 99) or change notices (addenda 98); "
+                "if it is a draft file we sent, there is nothing to apply"
+            ],
+        )
     bank_file, is_new = store_file(
         session, kind=BankFileKind.ACH_RETURNS, filename=filename, content=content, actor=actor
     )
     report = ReturnsReport(bank_file_id=bank_file.id, duplicate=not is_new)
-    if not is_new:
-        return report
-    try:
-        ach_file = read_ach(content)
-    except AchFormatError as error:
-        session.add(
-            BankFileError(
-                bank_file_id=bank_file.id,
-                line_number=error.line_number,
-                code="malformed_ach",
-                message=str(error),
-            )
+    if bank_file.kind != BankFileKind.ACH_RETURNS:
+        report.errors.append(
+            f"{filename} was imported before as a {bank_file.kind.value} file "
+            f"(file {bank_file.id}); it is not a return file"
         )
-        bank_file.error_count = 1
-        report.errors.append(str(error))
+        return report
+    if not is_new:
         return report
     for batch in ach_file.batches:
         for entry in batch.entries:
@@ -118,6 +133,12 @@ def _apply_return(
     source = f"ACH returns file {bank_file.id} line {addenda.line_number}"
     payment = _draft_for(session, addenda.original_trace)
     if payment is None or payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.RETURNED):
+        if _already_queued(
+            session, SuspenseKind.UNMATCHED_RETURN, addenda.original_trace, "return_code", code.code
+        ):
+            # The same return came again in another file; it waits in the queue once.
+            report.already_applied += 1
+            return
         hold_in_suspense(
             session,
             key=f"return:{bank_file.id}:{addenda.line_number}",
@@ -189,6 +210,23 @@ def _stop_drafting(session: Session, bank: BankAccount, reason: str, actor: str)
     )
 
 
+def _already_queued(
+    session: Session, kind: SuspenseKind, reference: str, code_field: str, code: str
+) -> bool:
+    items = session.scalars(
+        select(SuspenseItem).where(SuspenseItem.kind == kind, SuspenseItem.reference == reference)
+    ).all()
+    return any((item.detail or {}).get(code_field) == code for item in items)
+
+
+def _same_details(before: tuple[str, BankAccountType], bank: BankAccount) -> bool:
+    sealed, account_type = before
+    return (
+        vault.open_bank_numbers(sealed) == vault.open_bank_numbers(bank.numbers_encrypted)
+        and account_type == bank.account_type
+    )
+
+
 def _apply_change(
     session: Session,
     bank_file: BankFile,
@@ -200,6 +238,15 @@ def _apply_change(
     payment = _draft_for(session, addenda.original_trace)
     bank = session.get(BankAccount, payment.bank_account_id) if payment else None
     if bank is None or addenda.change_code not in CHANGE_CODES:
+        if _already_queued(
+            session,
+            SuspenseKind.UNMATCHED_CHANGE,
+            addenda.original_trace,
+            "change_code",
+            addenda.change_code,
+        ):
+            report.already_applied += 1
+            return
         hold_in_suspense(
             session,
             key=f"change:{bank_file.id}:{addenda.line_number}",
@@ -215,6 +262,7 @@ def _apply_change(
         report.suspense += 1
         return
     fields = corrected_fields(addenda.change_code, addenda.corrected_data)
+    before = (bank.numbers_encrypted, bank.account_type)
     account_type = None
     if "transaction_code" in fields:
         account_type = (
@@ -240,6 +288,10 @@ def _apply_change(
         )
         bank_file.error_count += 1
         report.errors.append(f"line {addenda.line_number}: {error.message}")
+        return
+    if _same_details(before, bank):
+        # A change notice sent again: the stored details already match, so no notice.
+        report.already_applied += 1
         return
     report.changes += 1
     queue_notice(
