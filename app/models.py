@@ -30,6 +30,7 @@ from app.payments.drafts.models import BankAccount, DraftFile
 from app.payments.models import Payment, PaymentNotice, PaymentStatusChange, Refund
 from app.premises.models import Premise, ServiceAgreement
 from app.tariffs.models import Tariff, TariffVersion
+from app.work_orders.models import Crew, CrewMember, Staff, WorkOrder, WorkOrderEvent
 
 __all__ = [
     "Account",
@@ -47,6 +48,8 @@ __all__ = [
     "BillRun",
     "BillRunException",
     "Contact",
+    "Crew",
+    "CrewMember",
     "Customer",
     "DraftFile",
     "DrawerSession",
@@ -69,8 +72,11 @@ __all__ = [
     "Register",
     "SavedCard",
     "ServiceAgreement",
+    "Staff",
     "StripeCustomer",
     "SuspenseItem",
     "Tariff",
     "TariffVersion",
+    "WorkOrder",
+    "WorkOrderEvent",
 ]

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     draft_max_returns: int = 2
     draft_lead_days: int = 1
 
+    # The working calendar for work orders (``holidays`` country and subdivision codes).
+    holiday_country: str = "US"
+    holiday_subdivision: str | None = None
+    closure_dates: str = ""
+    workday_end_hour: int = 17
+
     # Stripe. ``stripe_api_base`` points the SDK at localstripe in tests and the demo.
     stripe_secret_key: str | None = None
     stripe_publishable_key: str | None = None
@@ -94,6 +100,19 @@ class Settings(BaseSettings):
                 "such as '2,5'"
             )
         return ",".join(parts)
+
+    @field_validator("closure_dates")
+    @classmethod
+    def _check_closures(cls, value: str) -> str:
+        for part in filter(None, (piece.strip() for piece in value.split(","))):
+            try:
+                dt.date.fromisoformat(part)
+            except ValueError as error:
+                raise ValueError(
+                    f"UPM_CLOSURE_DATES entry {part!r} is not a date in YYYY-MM-DD form; "
+                    "list dates separated by commas, such as 2026-12-24,2026-12-31"
+                ) from error
+        return value
 
     @field_validator("returned_payment_fee", "dispute_fee")
     @classmethod
