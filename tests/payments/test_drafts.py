@@ -264,3 +264,19 @@ def test_same_notices_in_new_file_act_once(session: Session) -> None:
     ).all()
     assert len(changed) == 1
     assert len(session.scalars(select(SuspenseItem)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("draft_day", "settles"),
+    [
+        (dt.date(2026, 12, 9), dt.date(2026, 12, 10)),  # Wednesday to Thursday
+        (dt.date(2026, 12, 11), dt.date(2026, 12, 14)),  # Friday to Monday
+        (dt.date(2026, 12, 24), dt.date(2026, 12, 28)),  # Christmas and a weekend
+        (dt.date(2026, 11, 25), dt.date(2026, 11, 27)),  # over Thanksgiving
+        (dt.date(2026, 12, 12), dt.date(2026, 12, 14)),  # Saturday: the next banking day
+    ],
+)
+def test_settlement_skips_weekends_and_holidays(draft_day: dt.date, settles: dt.date) -> None:
+    from app.payments.drafts.originate import effective_date_for
+
+    assert effective_date_for(draft_day, 1) == settles

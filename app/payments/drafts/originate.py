@@ -15,8 +15,10 @@ import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+import holidays
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -95,15 +97,23 @@ def _bank_fields(row: Any) -> dict[str, Any]:
 def effective_date_for(draft_date: dt.date, lead_days: int) -> dt.date:
     """Return the settlement date: ``lead_days`` banking days after the draft date.
 
-    NOTE: only weekends are skipped; Federal Reserve holidays are not in the calendar yet.
+    Banking days skip weekends and US federal holidays, which the Federal Reserve keeps.
+    NOTE: the holidays package moves a Saturday holiday to the Friday before, but the
+    Federal Reserve stays open that Friday, so such a Friday is skipped needlessly.
     """
+    closed = _bank_holidays()
     day = draft_date
     remaining = lead_days
-    while remaining > 0 or day.weekday() >= 5:
+    while remaining > 0 or day.weekday() >= 5 or day in closed:
         day += dt.timedelta(days=1)
-        if day.weekday() < 5:
+        if day.weekday() < 5 and day not in closed:
             remaining -= 1
     return day
+
+
+@lru_cache(maxsize=1)
+def _bank_holidays() -> holidays.HolidayBase:
+    return holidays.country_holidays("US")
 
 
 def originator(settings: Settings) -> Originator:
