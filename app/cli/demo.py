@@ -21,6 +21,11 @@ from app.demo.seed import (
     demo_present,
     seed_demo,
 )
+from app.demo.work_orders import (
+    WorkOrdersDemoReport,
+    demo_work_orders_present,
+    seed_work_orders,
+)
 from app.migrate import upgrade
 from app.settings import get_settings
 
@@ -99,6 +104,19 @@ def print_payments_summary(report: PaymentsDemoReport) -> None:
     console.print(table)
 
 
+def print_work_orders_summary(report: WorkOrdersDemoReport) -> None:
+    staff = Table("staff", "role", "phone or Slack user", title="Staff and crews",
+                  title_justify="left")
+    for name, role, contact in report.staff:
+        staff.add_row(name, role, contact)
+    console.print(staff)
+    orders = Table("work order", "type", "assigned to", title="Open work orders",
+                   title_justify="left")
+    for number, kind, person in report.orders:
+        orders.add_row(str(number), kind, person)
+    console.print(orders)
+
+
 def demo_command(
     accounts: int = typer.Option(
         2000, min=20, max=200_000, help="Number of water, sewer and trash accounts to create."
@@ -173,9 +191,15 @@ def demo_command(
                 payments = seed_payments(
                     session, settings=settings, actor=actor, seed=seed, folder=folder
                 )
+        with session_scope() as session:
+            crews = None
+            if not demo_work_orders_present(session):
+                crews = seed_work_orders(session, actor=actor)
     print_demo_summary(summaries)
     if payments is not None:
         print_payments_summary(payments)
+    if crews is not None:
+        print_work_orders_summary(crews)
     if serve:
         console.print(
             f"serving http://{host}:{port}/ (account search), /docs (API), /health; Ctrl+C stops"
