@@ -17,6 +17,7 @@ from app.payments.cards import routes as card_routes
 from app.payments.counter import routes as counter_routes
 from app.settings import get_settings
 from app.web import api, pages
+from app.work_orders import pages as work_order_pages
 
 #: Paths answered in JSON for programs; everything else is a page for people.
 MACHINE_PATHS = ("/api", "/health", "/stripe", "/twilio", "/slack")
@@ -55,6 +56,7 @@ def create_app() -> FastAPI:
     application.include_router(card_routes.router)
     application.include_router(payment_pages.router)
     application.include_router(counter_routes.router)
+    application.include_router(work_order_pages.router)
 
     @application.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
