@@ -1,6 +1,6 @@
 """Staff, crews and a few open work orders for the demo city.
 
-Slack ids and crew phones here are made up; the simulator commands use them to drive
+Slack ids and crew phones here are made up. The simulator commands use them to drive
 the Slack bot and the crew texts without Slack or Twilio accounts.
 """
 

@@ -52,7 +52,7 @@ def due_at(
 ) -> dt.datetime:
     """Return when an order of ``priority`` created at ``created_at`` is due (UTC).
 
-    An emergency is due by the end of the same local day, whatever the calendar says,
+    An emergency is due by the end of the same local day, on any day of the week,
     because leaks and outages do not wait for business days. The others are due at the
     end of the working day (``workday_end_hour``) on their business day.
     """

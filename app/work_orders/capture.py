@@ -1,4 +1,4 @@
-"""What each work-order type must capture to be completed, and the checks on a reading.
+"""The fields each work-order type must capture to be completed, and the reading checks.
 
 A reading from the field is digits only, fits the register's dials, and is not below the
 last read unless the crew confirms the register rolled over.
