@@ -30,6 +30,7 @@ from app.payments.drafts.models import BankAccount, DraftFile
 from app.payments.models import Payment, PaymentNotice, PaymentStatusChange, Refund
 from app.premises.models import Premise, ServiceAgreement
 from app.tariffs.models import Tariff, TariffVersion
+from app.work_orders.inventory_models import EquipmentEntry, LaborEntry, Part, PartUse
 from app.work_orders.models import Crew, CrewMember, Staff, WorkOrder, WorkOrderEvent
 
 __all__ = [
@@ -53,12 +54,16 @@ __all__ = [
     "Customer",
     "DraftFile",
     "DrawerSession",
+    "EquipmentEntry",
     "InboundEvent",
     "IntervalRead",
     "JournalEntry",
+    "LaborEntry",
     "LedgerAccount",
     "Meter",
     "MeterInstallation",
+    "Part",
+    "PartUse",
     "Payment",
     "PaymentLink",
     "PaymentNotice",

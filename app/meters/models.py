@@ -38,6 +38,16 @@ class ReadQuality(enum.StrEnum):
     SUSPECT = "suspect"
 
 
+class MeterStockStatus(enum.StrEnum):
+    """Where a meter is in the storeroom's books; ``MeterInstallation`` says where it serves."""
+
+    IN_STOCK = "in_stock"
+    INSTALLED = "installed"
+    #: Taken out of a premise and not yet tested, refurbished or retired.
+    REMOVED = "removed"
+    RETIRED = "retired"
+
+
 class Meter(Base):
     __tablename__ = "meters"
 
@@ -46,6 +56,10 @@ class Meter(Base):
     service: Mapped[str] = mapped_column(String(20))
     model: Mapped[str | None] = mapped_column(String(80))
     size: Mapped[str | None] = mapped_column(String(20))
+    #: A new meter starts in stock; installing it through a work order marks it installed.
+    stock_status: Mapped[MeterStockStatus] = mapped_column(
+        str_enum(MeterStockStatus), default=MeterStockStatus.IN_STOCK
+    )
 
     registers: Mapped[list[Register]] = relationship(back_populates="meter")
 
