@@ -18,6 +18,7 @@ from app.payments.counter import routes as counter_routes
 from app.settings import get_settings
 from app.web import api, pages
 from app.work_orders import pages as work_order_pages
+from sms_flows import routes as sms_routes
 
 #: Paths answered in JSON for programs; everything else is a page for people.
 MACHINE_PATHS = ("/api", "/health", "/stripe", "/twilio", "/slack")
@@ -56,6 +57,7 @@ def create_app() -> FastAPI:
     application.include_router(card_routes.router)
     application.include_router(payment_pages.router)
     application.include_router(counter_routes.router)
+    application.include_router(sms_routes.router)
     application.include_router(work_order_pages.router)
 
     @application.exception_handler(DomainError)

@@ -31,6 +31,7 @@ from app.payments.models import Payment, PaymentNotice, PaymentStatusChange, Ref
 from app.premises.models import Premise, ServiceAgreement
 from app.tariffs.models import Tariff, TariffVersion
 from app.work_orders.inventory_models import EquipmentEntry, LaborEntry, Part, PartUse
+from app.work_orders.dispatch import CrewMessage
 from app.work_orders.models import Crew, CrewMember, Staff, WorkOrder, WorkOrderEvent
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "Contact",
     "Crew",
     "CrewMember",
+    "CrewMessage",
     "Customer",
     "DraftFile",
     "DrawerSession",

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     stripe_js_url: str = "https://js.stripe.com/v3/"
     payment_link_hours: int = 72
 
+    # Twilio texts to and from field crews. ``twilio_api_base`` points the SDK at a fake
+    # Messages API in tests and the demo; unset, the SDK uses Twilio's own address.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base: str | None = None
+
     # Bank drafts: the Fernet key that encrypts bank numbers, and our NACHA origin.
     bank_data_key: str | None = None
     bank_data_key_file: Path = PROJECT_ROOT / "var" / "bank-data.key"

@@ -19,6 +19,7 @@ from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.work_orders.calendar import due_at
 from app.work_orders.capture import check_completion
+from app.work_orders.dispatch import queue_job_card
 from app.work_orders.models import (
     Crew,
     CrewMember,
@@ -188,7 +189,10 @@ def dispatch(session: Session, order: WorkOrder, *, actor: Actor) -> WorkOrder:
             f"work order {order.number} has no crew; assign it before dispatching",
             code="work_order_unassigned",
         )
-    return move(session, order, S.DISPATCHED, actor=actor, action="dispatch")
+    move(session, order, S.DISPATCHED, actor=actor, action="dispatch")
+    # The card is texted after the caller commits, once per dispatch event.
+    queue_job_card(session, order)
+    return order
 
 
 def accept(session: Session, order: WorkOrder, *, actor: Actor) -> WorkOrder:

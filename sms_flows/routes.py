@@ -1,0 +1,149 @@
+"""Twilio's SMS webhooks: inbound texts at ``/twilio/sms`` and delivery status callbacks.
+
+Each request is verified first with the SDK's ``RequestValidator`` over the configured
+public URL (``UPM_PUBLIC_BASE_URL`` and the path) and every form field. An inbound text
+is then claimed by its ``MessageSid``, so Twilio's redelivery of the same message does
+nothing and gets an empty response. Replies always go back as TwiML in the HTTP response,
+never as a separate outbound message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from app.audit.service import record
+from app.db import session_scope
+from app.inbound.service import claim_event
+from app.settings import get_settings
+from app.work_orders.dispatch import INBOUND, RECEIVED, CrewMessage, record_status
+from sms_flows import crew
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+TWIML = "application/xml"
+
+
+@router.post("/twilio/sms")
+async def inbound_sms(request: Request) -> Response:
+    """Answer a text: crew phones go to the crew flow, every other number is not registered."""
+    form = await request.form()
+    rejected = _verify(request, form)
+    if rejected is not None:
+        return rejected
+    message_sid = str(form.get("MessageSid") or "")
+    sender = str(form.get("From") or "")
+    if not message_sid or not sender:
+        return _error(400, "twilio_form_incomplete", "MessageSid and From are required")
+
+    def handle_message() -> str | None:
+        with session_scope() as session:
+            if not claim_event(session, provider="twilio", event_id=message_sid, kind="sms"):
+                log.info("SMS %s already handled; redelivery ignored", message_sid)
+                return None
+            return reply_by_sender(session, form, message_sid, sender)
+
+    reply = await run_in_threadpool(handle_message)
+    twiml = MessagingResponse()
+    if reply is not None:
+        twiml.message(reply)
+    return Response(str(twiml), media_type=TWIML)
+
+
+def reply_by_sender(session: Session, form: FormData, message_sid: str, sender: str) -> str:
+    """Pick the conversation by who sent the text and return its reply.
+
+    A customer flow plugs in here, before the not-registered answer.
+    """
+    body = str(form.get("Body") or "")
+    staff = crew.find_crew_member(session, sender)
+    if staff is not None:
+        reply = crew.handle(session, staff, body)
+        session.add(
+            CrewMessage(
+                direction=INBOUND,
+                staff_id=staff.id,
+                to_number=str(form.get("To") or "")[:20],
+                from_number=sender[:20],
+                body=body,
+                reply=reply,
+                message_sid=message_sid,
+                status=RECEIVED,
+            )
+        )
+        log.info("crew text %s from staff %s handled", message_sid, staff.id)
+        return reply
+
+    # An unknown or inactive number learns nothing about orders or staff, only that this
+    # number is not registered, so a crew member with a new phone knows to call the office.
+    record(
+        session,
+        actor=f"sms:{_masked(sender)}",
+        action="sms.unregistered",
+        outcome="denied",
+        arguments={"message_sid": message_sid},
+    )
+    log.info("text %s from an unregistered number %s", message_sid, _masked(sender))
+    return (
+        f"This number is not registered with {get_settings().utility_name}. "
+        "Please call the office."
+    )
+
+
+@router.post("/twilio/sms/status")
+async def message_status(request: Request) -> Response:
+    """Store the delivery status Twilio reports for a crew message we sent."""
+    form = await request.form()
+    rejected = _verify(request, form)
+    if rejected is not None:
+        return rejected
+    message_sid = str(form.get("MessageSid") or "")
+    status = str(form.get("MessageStatus") or form.get("SmsStatus") or "")
+    if not message_sid or not status:
+        return _error(400, "twilio_form_incomplete", "MessageSid and MessageStatus are required")
+
+    def store() -> bool:
+        with session_scope() as session:
+            return record_status(session, message_sid, status)
+
+    known = await run_in_threadpool(store)
+    if not known:
+        log.warning("status %s for unknown message %s ignored", status, message_sid)
+    return Response(status_code=204)
+
+
+def _verify(request: Request, form: FormData) -> Response | None:
+    """Return an error response unless the request carries a valid Twilio signature."""
+    settings = get_settings()
+    signature = request.headers.get("x-twilio-signature")
+    if not signature:
+        log.warning("Twilio request to %s without X-Twilio-Signature rejected", request.url.path)
+        return _error(400, "twilio_signature_missing", "the X-Twilio-Signature header is missing")
+    if not settings.twilio_auth_token:
+        log.error("Twilio request rejected: UPM_TWILIO_AUTH_TOKEN is not set")
+        return _error(403, "twilio_not_configured", "Twilio requests are not accepted here")
+    url = settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    if not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
+        log.warning("Twilio request to %s with an invalid signature rejected", request.url.path)
+        return _error(403, "twilio_signature_invalid", "the X-Twilio-Signature is invalid")
+    return None
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+def _masked(phone: str) -> str:
+    """Keep the last four digits of a phone number for the logs."""
+    return "…" + phone[-4:] if len(phone) > 4 else "…"
