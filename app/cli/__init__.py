@@ -15,6 +15,7 @@ from app.cli.payments import payments_app
 from app.cli.rate import rate_command
 from app.cli.reads import import_reads_command
 from app.cli.serve import serve_command
+from app.cli.sim import sim_app
 
 app = typer.Typer(
     name="upm",
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(payments_app, name="payments")
+app.add_typer(sim_app, name="sim")
 app.command("import-reads")(import_reads_command)
 app.command("bill-run")(bill_run_command)
 app.command("demo")(demo_command)

@@ -1,0 +1,85 @@
+"""``upm sim``: play a channel's side of a conversation against a running app.
+
+``upm sim sms PHONE TEXT`` posts a text the way Twilio's webhook does, signed with the
+SDK's own scheme, and prints the reply. Other channels add a command to ``sim_app``.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+import uuid
+from urllib.parse import urlencode
+
+import typer
+from defusedxml import ElementTree
+from twilio.request_validator import RequestValidator
+
+from app.settings import get_settings
+
+sim_app = typer.Typer(
+    help="Simulate a channel (crew texts) against a running upm app.", no_args_is_help=True
+)
+
+SMS_PATH = "/twilio/sms"
+
+
+@sim_app.command("sms")
+def sms_command(
+    phone: str = typer.Argument(..., help="Sender's phone number in E.164 form, +15550100777."),
+    text: str = typer.Argument(..., help="The text message, such as 'ACCEPT 1002'."),
+    url: str = typer.Option(
+        "http://127.0.0.1:8000", help="Base URL of the running app to post to."
+    ),
+    message_sid: str | None = typer.Option(
+        None, help="MessageSid to send; a new random one by default (repeat one to test "
+        "redelivery)."
+    ),
+) -> None:
+    """Post a signed inbound text to the app and print the reply it returns."""
+    settings = get_settings()
+    if not settings.twilio_auth_token:
+        typer.echo(
+            "UPM_TWILIO_AUTH_TOKEN is not set; set it to the token the app uses.", err=True
+        )
+        raise typer.Exit(2)
+    form = {
+        "MessageSid": message_sid or f"SM{uuid.uuid4().hex}",
+        "AccountSid": settings.twilio_account_sid or "AC" + "0" * 32,
+        "From": phone,
+        "To": settings.twilio_from_number or "",
+        "Body": text,
+        "NumMedia": "0",
+    }
+    # The app checks the signature over its public URL, which may differ from --url
+    # when it runs behind a proxy, so the signature uses the same setting.
+    signed_url = settings.public_base_url.rstrip("/") + SMS_PATH
+    signature = RequestValidator(settings.twilio_auth_token).compute_signature(signed_url, form)
+    request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own app
+        url.rstrip("/") + SMS_PATH,
+        data=urlencode(form).encode(),
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+            status, body = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read().decode()
+    except urllib.error.URLError as error:
+        typer.echo(f"could not reach {url}: {error.reason}; is `upm serve` running?", err=True)
+        raise typer.Exit(1) from error
+
+    if status != 200:
+        typer.echo(f"HTTP {status}: {body}", err=True)
+        raise typer.Exit(1)
+    typer.echo(_reply_text(body))
+
+
+def _reply_text(twiml: str) -> str:
+    """Return the text of each <Message> in a TwiML response, or a note that it had none."""
+    messages = [node.text or "" for node in ElementTree.fromstring(twiml).iter("Message")]
+    return "\n".join(messages) if messages else "(no reply)"
