@@ -18,6 +18,7 @@ from app.payments.counter import routes as counter_routes
 from app.settings import get_settings
 from app.web import api, pages
 from app.work_orders import pages as work_order_pages
+from chatops import routes as slack_routes
 from sms_flows import routes as sms_routes
 
 #: Paths answered in JSON for programs; everything else is a page for people.
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
     application.include_router(card_routes.router)
     application.include_router(payment_pages.router)
     application.include_router(counter_routes.router)
+    application.include_router(slack_routes.build_router())
     application.include_router(sms_routes.router)
     application.include_router(work_order_pages.router)
 

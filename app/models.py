@@ -33,6 +33,7 @@ from app.tariffs.models import Tariff, TariffVersion
 from app.work_orders.inventory_models import EquipmentEntry, LaborEntry, Part, PartUse
 from app.work_orders.dispatch import CrewMessage
 from app.work_orders.models import Crew, CrewMember, Staff, WorkOrder, WorkOrderEvent
+from chatops.models import SlackApproval
 
 __all__ = [
     "Account",
@@ -79,6 +80,7 @@ __all__ = [
     "Register",
     "SavedCard",
     "ServiceAgreement",
+    "SlackApproval",
     "Staff",
     "StripeCustomer",
     "SuspenseItem",

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_api_base: str | None = None
 
+    # The staff Slack bot (HTTP mode). ``slack_api_base`` points the Web API client at a
+    # fake Slack in tests; ``slack_alerts_channel`` is a channel id such as C0123ABCD.
+    slack_signing_secret: str | None = None
+    slack_bot_token: str | None = None
+    slack_api_base: str = "https://slack.com/api/"
+    slack_alerts_channel: str | None = None
+
     # Bank drafts: the Fernet key that encrypts bank numbers, and our NACHA origin.
     bank_data_key: str | None = None
     bank_data_key_file: Path = PROJECT_ROOT / "var" / "bank-data.key"

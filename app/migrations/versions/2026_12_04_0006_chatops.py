@@ -21,9 +21,57 @@ UTC_INSTANT = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    # Tables are added here as the work lands.
-    pass
+    op.create_table(
+        "slack_approvals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("bill_run", "adjustment", name="approvalkind", native_enum=False, length=20),
+            nullable=False,
+        ),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "approved",
+                "rejected",
+                "canceled",
+                name="approvalstatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("request_key", sa.String(length=160), nullable=False),
+        sa.Column("requested_by_staff_id", sa.Integer(), nullable=False),
+        sa.Column("requested_by", sa.String(length=80), nullable=False),
+        sa.Column("team_id", sa.String(length=20), nullable=False),
+        sa.Column("channel_id", sa.String(length=20), nullable=False),
+        sa.Column("arguments", sa.JSON(), nullable=False),
+        sa.Column("preview", sa.JSON(), nullable=False),
+        sa.Column("decided_by_staff_id", sa.Integer(), nullable=True),
+        sa.Column("decided_by", sa.String(length=80), nullable=True),
+        sa.Column("decided_at", UTC_INSTANT, nullable=True),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("created_at", UTC_INSTANT, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["requested_by_staff_id"],
+            ["staff.id"],
+            name=op.f("fk_slack_approvals_requested_by_staff_id_staff"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_staff_id"],
+            ["staff.id"],
+            name=op.f("fk_slack_approvals_decided_by_staff_id_staff"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_slack_approvals")),
+        sa.UniqueConstraint("request_key", name=op.f("uq_slack_approvals_request_key")),
+    )
+    with op.batch_alter_table("slack_approvals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_slack_approvals_status"), ["status"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("slack_approvals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_slack_approvals_status"))
+    op.drop_table("slack_approvals")

@@ -1,0 +1,84 @@
+"""``POST /slack/events``: Bolt in HTTP mode behind FastAPI.
+
+Bolt verifies the signing secret and rejects a timestamp more than five minutes old
+before any listener runs. Listeners call ``ack()`` first, then do their work on Bolt's
+listener threads, so Slack gets its answer within three seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from slack_bolt import Ack, App, Respond
+from slack_bolt.adapter.fastapi import SlackRequestHandler
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk import WebClient
+from starlette.concurrency import run_in_threadpool
+
+from app.settings import Settings, get_settings
+from chatops.approvals import DECISIONS
+from chatops.handlers import handle_command, handle_decision
+
+log = logging.getLogger(__name__)
+
+# NOTE: Socket Mode is not built; the bot runs in HTTP mode only.
+
+
+def build_bolt_app(settings: Settings) -> App:
+    """Create the Bolt app with the ``/upm`` command and the approval buttons."""
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base)
+    bolt = App(
+        signing_secret=settings.slack_signing_secret,
+        client=client,
+        # auth.test at start-up would call Slack whenever the web app starts, even for
+        # the demo; a wrong token shows on the first reply instead.
+        token_verification_enabled=False,
+    )
+
+    @bolt.command("/upm")
+    def upm_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        handle_command(body, respond, client)
+
+    @bolt.action(re.compile("^(" + "|".join(DECISIONS) + ")$"))
+    def approval_button(
+        ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        ack()
+        handle_decision(body, respond, client)
+
+    return bolt
+
+
+def build_router() -> APIRouter:
+    """Return the router of ``/slack/events``; it answers 503 until Slack is configured."""
+    settings = get_settings()
+    router = APIRouter(include_in_schema=False)
+    handler: SlackRequestHandler | None = None
+    if settings.slack_signing_secret and settings.slack_bot_token:
+        handler = SlackRequestHandler(build_bolt_app(settings))
+
+    @router.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        if handler is None:
+            return JSONResponse(
+                {
+                    "code": "slack_not_configured",
+                    "message": "the Slack bot is off; set UPM_SLACK_SIGNING_SECRET and "
+                    "UPM_SLACK_BOT_TOKEN",
+                },
+                status_code=503,
+            )
+        # The adapter's own handle() calls Bolt synchronously on the event loop; this
+        # runs the same dispatch on a worker thread so one slow request blocks no other.
+        body = await request.body()
+        bolt_response = await run_in_threadpool(
+            handler.app.dispatch, to_bolt_request(request, body)
+        )
+        return to_starlette_response(bolt_response)
+
+    return router
