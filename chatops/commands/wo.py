@@ -106,7 +106,7 @@ def handle_list(context: CommandContext, arguments: str) -> Reply:
     elif word.lower().replace(" ", "_") in statuses:
         status = statuses[word.lower().replace(" ", "_")]
         statement = statement.where(WorkOrder.status == status)
-        label = status.value.replace("_", " ")
+        label = f"with status {status.value.replace('_', ' ')}"
     else:
         crew = session.scalar(select(Crew).where(Crew.code == word.upper()))
         if crew is None:
@@ -120,14 +120,15 @@ def handle_list(context: CommandContext, arguments: str) -> Reply:
         label = f"open for crew {crew.code}"
     orders = list(session.scalars(statement))
     if not orders:
-        text = f"No {label} work orders."
+        text = f"No work orders {label}."
         return Reply(text=text, blocks=[section(text)])
     lines = [
         f"• #{order.number} {order.type.value.replace('_', ' ')}, "
         f"{order.status.value.replace('_', ' ')}, {order.priority.value}, due {_local(order)}"
         for order in orders
     ]
-    text = f"*{len(orders)} {label} work orders* (at most {LIST_LIMIT}):\n" + "\n".join(lines)
+    noun = "work order" if len(orders) == 1 else "work orders"
+    text = f"*{len(orders)} {noun} {label}* (at most {LIST_LIMIT}):\n" + "\n".join(lines)
     return Reply(text=text, blocks=[section(text)])
 
 

@@ -157,7 +157,9 @@ def staff(session: Session) -> dict[str, Staff]:
         "supervisor2": Staff(name="Sue Second", role=StaffRole.SUPERVISOR, slack_user_id="U0SUE"),
         "admin": Staff(name="Ada Admin", role=StaffRole.BILLING_ADMIN, slack_user_id="U0ADMIN"),
         "tech": Staff(
-            name="Tia Tech", role=StaffRole.FIELD_CREW, slack_user_id="U0TECH",
+            name="Tia Tech",
+            role=StaffRole.FIELD_CREW,
+            slack_user_id="U0TECH",
             phone="+15550100777",
         ),
     }

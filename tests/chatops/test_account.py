@@ -26,11 +26,22 @@ def test_account_card(
     account, premise = city.account("Pat Doe")
     city.agreement(account, premise, city.tariff(water_tariff()))
     city.agreement(account, premise, city.tariff(trash_tariff()))
-    post_adjustment(session, account_id=account.id, amount=Decimal("42.50"), key="a1",
-                    effective_date=dt.date(2026, 11, 1), actor="test", memo="test charge")
+    post_adjustment(
+        session,
+        account_id=account.id,
+        amount=Decimal("42.50"),
+        key="a1",
+        effective_date=dt.date(2026, 11, 1),
+        actor="test",
+        memo="test charge",
+    )
     order = service.create_order(
-        session, type=WorkOrderType.REREAD, priority=Priority.URGENT,
-        actor=Actor("test", staff["clerk"]), idempotency_key="wo1", account_id=account.id,
+        session,
+        type=WorkOrderType.REREAD,
+        priority=Priority.URGENT,
+        actor=Actor("test", staff["clerk"]),
+        idempotency_key="wo1",
+        account_id=account.id,
     )
     session.commit()
 

@@ -68,8 +68,11 @@ def test_retried_command_acts_once(
 ) -> None:
     first = slash("help", trigger_id="trigger.same")
     fake_slack.wait_for("response")
-    retry = slash("help", trigger_id="trigger.same", headers={"X-Slack-Retry-Num": "1",
-                                                              "X-Slack-Retry-Reason": "timeout"})
+    retry = slash(
+        "help",
+        trigger_id="trigger.same",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"},
+    )
     assert first.status_code == 200
     assert retry.status_code == 200
     time.sleep(0.5)
@@ -77,8 +80,9 @@ def test_retried_command_acts_once(
     assert len(audit(session, "slack.help")) == 1
 
 
-def test_unknown_user_denied(slash: Slash, fake_slack: FakeSlack, session: Session,
-                             staff: dict[str, Staff]) -> None:
+def test_unknown_user_denied(
+    slash: Slash, fake_slack: FakeSlack, session: Session, staff: dict[str, Staff]
+) -> None:
     slash("account 100000017", user="U0STRANGER")
     reply = fake_slack.wait_for("response")[0]
     assert "not linked to an active staff member" in reply.text
@@ -109,9 +113,7 @@ def test_missing_role_denied_and_audited(
 ) -> None:
     slash("dispatch 1001", user="U0TECH")
     reply = fake_slack.wait_for("response")[0]
-    assert reply.text == (
-        "`/upm dispatch` needs the supervisor role; your role is field crew."
-    )
+    assert reply.text == ("`/upm dispatch` needs the supervisor role; your role is field crew.")
     event = audit(session, "slack.dispatch")[0]
     assert event.outcome == "denied"
     assert event.actor == f"staff:{staff['tech'].id}:Tia Tech"
