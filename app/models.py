@@ -30,8 +30,8 @@ from app.payments.drafts.models import BankAccount, DraftFile
 from app.payments.models import Payment, PaymentNotice, PaymentStatusChange, Refund
 from app.premises.models import Premise, ServiceAgreement
 from app.tariffs.models import Tariff, TariffVersion
-from app.work_orders.inventory_models import EquipmentEntry, LaborEntry, Part, PartUse
 from app.work_orders.dispatch import CrewMessage
+from app.work_orders.inventory_models import EquipmentEntry, LaborEntry, Part, PartUse
 from app.work_orders.models import Crew, CrewMember, Staff, WorkOrder, WorkOrderEvent
 from chatops.models import SlackApproval
 
