@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     payment_application: str = "oldest_first"
     returned_payment_fee: Decimal = Decimal("25.00")
     dispute_fee: Decimal = Decimal("15.00")
+    #: Charged to the account each time a work order ends unable to complete; 0.00 is none.
+    trip_fee: Decimal = Decimal("0.00")
     autopay_retry_days: str = "2,5"
     draft_max_returns: int = 2
     draft_lead_days: int = 1
@@ -128,7 +130,7 @@ class Settings(BaseSettings):
                 ) from error
         return value
 
-    @field_validator("returned_payment_fee", "dispute_fee")
+    @field_validator("returned_payment_fee", "dispute_fee", "trip_fee")
     @classmethod
     def _check_fee(cls, value: Decimal) -> Decimal:
         if value < 0 or value != value.quantize(Decimal("0.01")):

@@ -12,7 +12,14 @@ RECEIVABLES = "1200"
 DEPOSITS_HELD = "2100"
 SUSPENSE = "2200"
 FEES = "4900"
+FIELD_SERVICE_CHARGES = "4910"
 ADJUSTMENTS = "4950"
+MATERIALS_INVENTORY = "1300"
+ACCRUED_FIELD_LABOR = "2300"
+FLEET_CHARGES_PAYABLE = "2310"
+FIELD_LABOR_COST = "5110"
+FIELD_MATERIALS_COST = "5120"
+FIELD_EQUIPMENT_COST = "5130"
 
 #: Revenue account code per service.
 REVENUE_BY_SERVICE = {
@@ -35,6 +42,14 @@ STANDARD_CHART: tuple[tuple[str, str, LedgerAccountKind], ...] = (
     ("4050", "Gas revenue", LedgerAccountKind.REVENUE),
     (FEES, "Fee revenue", LedgerAccountKind.REVENUE),
     (ADJUSTMENTS, "Billing adjustments", LedgerAccountKind.REVENUE),
+    # Work orders: charges billed to customers, and the job costs posted at close.
+    (FIELD_SERVICE_CHARGES, "Field service charges", LedgerAccountKind.REVENUE),
+    (MATERIALS_INVENTORY, "Materials inventory", LedgerAccountKind.ASSET),
+    (ACCRUED_FIELD_LABOR, "Accrued field labor", LedgerAccountKind.LIABILITY),
+    (FLEET_CHARGES_PAYABLE, "Fleet equipment charges payable", LedgerAccountKind.LIABILITY),
+    (FIELD_LABOR_COST, "Field labor cost", LedgerAccountKind.EXPENSE),
+    (FIELD_MATERIALS_COST, "Field materials cost", LedgerAccountKind.EXPENSE),
+    (FIELD_EQUIPMENT_COST, "Field equipment cost", LedgerAccountKind.EXPENSE),
 )
 
 

@@ -37,6 +37,8 @@ class EntryKind(enum.StrEnum):
     RETURN = "return"
     WRITE_OFF = "write_off"
     REVERSAL = "reversal"
+    #: A closed work order's labor, materials and equipment; it names no customer account.
+    JOB_COST = "job_cost"
 
 
 class LedgerAccount(Base):
