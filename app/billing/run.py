@@ -219,6 +219,62 @@ def run_bill_run(
     return summary
 
 
+def bill_account(
+    session: Session,
+    *,
+    account_id: int,
+    cycle_id: int,
+    period: BillingPeriod,
+    actor: str,
+    zone: ZoneInfo,
+    due_days: int,
+    bill_date: dt.date,
+) -> Bill | None:
+    """Bill one account for ``period`` in the caller's transaction, as for a final bill.
+
+    The bill joins the cycle's run for that period (opened if missing), so the cycle's
+    own run later finds the account billed and skips it. An account already billed in
+    that run returns its bill. A problem is stored as the run's exception for the
+    account, and the function returns None.
+    """
+    cycle = session.get(BillingCycle, cycle_id)
+    if cycle is None:
+        raise NotFound(f"billing cycle {cycle_id} not found", code="cycle_not_found")
+    run, _ = _open_run(session, cycle.code, period, actor)
+    existing = session.scalar(
+        select(Bill).where(Bill.bill_run_id == run.id, Bill.account_id == account_id)
+    )
+    if existing is not None:
+        return existing
+    context = RunContext(
+        run_id=run.id,
+        cycle_id=cycle.id,
+        period=period,
+        bill_date=bill_date,
+        due_date=bill_date + dt.timedelta(days=due_days),
+        zone=zone,
+        actor=actor,
+    )
+    context.load_tariffs(session)
+    session.flush()
+    data = load_chunk(session, context, [account_id])
+    result = bill_accounts(context, data, [account_id])
+    chart = ensure_chart(session)
+    write_bills(session, context, chart, result.bills)
+    write_exceptions(session, context, [account_id], result)
+    record(
+        session,
+        actor=actor,
+        action="bill_run.bill_account",
+        target=f"bill_run:{run.id}",
+        arguments={"account_id": account_id, "period": period.label},
+        outcome="billed" if result.bills else "exception",
+    )
+    return session.scalar(
+        select(Bill).where(Bill.bill_run_id == run.id, Bill.account_id == account_id)
+    )
+
+
 def _write_chunk(
     factory: sessionmaker[Session],
     context: RunContext,

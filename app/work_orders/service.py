@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +20,9 @@ from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.work_orders.calendar import due_at
 from app.work_orders.capture import check_completion
+from app.work_orders.costing import charge_trip_fee, check_charge, post_close
 from app.work_orders.dispatch import queue_job_card
+from app.work_orders.hooks import Completion, run_completion_hooks
 from app.work_orders.models import (
     Crew,
     CrewMember,
@@ -218,7 +221,7 @@ def unable(session: Session, order: WorkOrder, *, reason: str, actor: Actor) -> 
     text = _required(reason, "what stopped the work")
     order.return_trips += 1
     order.accepted_at = None
-    return move(
+    move(
         session,
         order,
         S.SCHEDULED,
@@ -227,16 +230,30 @@ def unable(session: Session, order: WorkOrder, *, reason: str, actor: Actor) -> 
         action="unable",
         detail={"return_trip": order.return_trips},
     )
+    charge_trip_fee(session, order, actor=actor)
+    return order
 
 
 def complete(
-    session: Session, order: WorkOrder, *, capture: dict[str, Any], actor: Actor
+    session: Session,
+    order: WorkOrder,
+    *,
+    capture: dict[str, Any],
+    actor: Actor,
+    now: dt.datetime | None = None,
 ) -> WorkOrder:
-    """Complete the order with what its type must capture (reads, serials, a reason)."""
+    """Complete the order with what its type must capture (reads, serials, a reason).
+
+    The type's completion hooks (``hooks.py``) run before the status moves, so a hook
+    that rejects the capture leaves the order as it was.
+    """
     checked = check_completion(session, order, capture)
+    check_move(order, S.COMPLETED, actor.role)
+    completed_at = now or utcnow()
+    run_completion_hooks(session, order, Completion(checked, completed_at, actor))
     move(session, order, S.COMPLETED, actor=actor, action="complete", detail=checked)
     order.completion = checked
-    order.completed_at = utcnow()
+    order.completed_at = completed_at
     order.completed_by = actor.label
     return order
 
@@ -254,10 +271,20 @@ def reopen(session: Session, order: WorkOrder, *, reason: str, actor: Actor) -> 
     return move(session, order, S.IN_PROGRESS, actor=actor, reason=text, action="reopen")
 
 
-def close(session: Session, order: WorkOrder, *, actor: Actor) -> WorkOrder:
+def close(
+    session: Session,
+    order: WorkOrder,
+    *,
+    actor: Actor,
+    charge: Decimal | None = None,
+    now: dt.datetime | None = None,
+) -> WorkOrder:
+    """Close the order, post its job costs, and bill ``charge`` to its account if given."""
+    check_charge(order, charge)
     move(session, order, S.CLOSED, actor=actor, action="close")
-    order.closed_at = utcnow()
+    order.closed_at = now or utcnow()
     order.closed_by = actor.label
+    post_close(session, order, actor=actor, charge=charge)
     return order
 
 
