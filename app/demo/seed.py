@@ -39,6 +39,7 @@ from app.meters.models import (
     IntervalRead,
     Meter,
     MeterInstallation,
+    MeterStockStatus,
     Read,
     ReadType,
     Register,
@@ -283,8 +284,10 @@ class CityBuilder:
         """Queue a meter with one register and its installation; return the register id."""
         meter_id = self.ids.take(Meter, 1)[0]
         register_id = self.ids.take(Register, 1)[0]
+        stock = MeterStockStatus.REMOVED if removed_on else MeterStockStatus.INSTALLED
         self.pending_meters.append(
-            {"id": meter_id, "serial": serial, "service": service, "model": "demo", "size": None}
+            {"id": meter_id, "serial": serial, "service": service, "model": "demo",
+             "size": None, "stock_status": stock}
         )
         self.pending_registers.append(
             {

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account, Customer
 from app.accounts.service import open_account
 from app.billing.models import BillingCycle
-from app.meters.models import Meter, MeterInstallation, Read, ReadType, Register, read_key
+from app.meters.models import (
+    Meter,
+    MeterInstallation,
+    MeterStockStatus,
+    Read,
+    ReadType,
+    Register,
+    read_key,
+)
 from app.premises.models import Premise, ServiceAgreement
 from app.tariffs.models import Tariff, TariffVersion
 from billing_engine.document import tariff_to_document
@@ -152,7 +160,9 @@ class City:
     def meter(self, premise: Premise, serial: str, service: str, unit: str, *,
               installed_on: dt.date = dt.date(2020, 1, 1), removed_on: dt.date | None = None,
               dials: int | None = 7, interval: bool = False) -> Register:
-        meter = Meter(serial=serial, service=service)
+        meter = Meter(serial=serial, service=service,
+                      stock_status=MeterStockStatus.REMOVED if removed_on
+                      else MeterStockStatus.INSTALLED)
         self.session.add(meter)
         self.session.flush()
         register = Register(meter_id=meter.id, code="1", unit=unit, dials=dials,
