@@ -37,8 +37,8 @@ def web_client() -> WebClient:
 def post_alert(kind: AlertKind | str, text: str, *, client: WebClient | None = None) -> bool:
     """Post an alert to the alerts channel; return False when unset or Slack failed.
 
-    An alert never raises: the work that raised it (a bill run, an import) has finished,
-    so a Slack outage is logged and the alert is lost.
+    Slack errors are logged, not raised, because the work behind the alert (a bill run,
+    an import) has finished. The alert is then lost.
     """
     kind = AlertKind(kind)
     settings = get_settings()

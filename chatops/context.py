@@ -1,4 +1,4 @@
-"""What a command handler receives and returns, and how a Slack user becomes staff."""
+"""Command context and reply types, and the lookup of a Slack user's staff record."""
 
 from __future__ import annotations
 

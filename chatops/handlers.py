@@ -2,8 +2,8 @@
 
 Bolt has already verified the signature and acknowledged the request; these run after
 the acknowledgment, so slow work does not hold Slack's three seconds. Each claims the
-request's id with ``claim_event`` first, so a retried delivery acts once and answers
-nothing.
+request's id with ``claim_event`` first, so a retried delivery acts once and sends no
+reply.
 """
 
 from __future__ import annotations
@@ -260,7 +260,7 @@ def _start_bill_run(approval_id: int) -> None:
         approved_bill_run_task.delay(approval_id)
     except Exception:
         # Without Redis the task runs here and its errors propagate; with Redis this is
-        # a broker failure. Either way the approval stands and the run can be repeated.
+        # a broker failure. Either way the approval remains, and the run can be repeated.
         log.exception("bill run for approval %s did not start or failed", approval_id)
 
 

@@ -2,7 +2,7 @@
 
 Bolt verifies the signing secret and rejects a timestamp more than five minutes old
 before any listener runs. Listeners call ``ack()`` first, then do their work on Bolt's
-listener threads, so Slack gets its answer within three seconds.
+listener threads, so Slack gets its response within three seconds.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def build_bolt_app(settings: Settings) -> App:
 
 
 def build_router() -> APIRouter:
-    """Return the router of ``/slack/events``; it answers 503 until Slack is configured."""
+    """Return the router of ``/slack/events``; it returns 503 until Slack is configured."""
     settings = get_settings()
     router = APIRouter(include_in_schema=False)
     handler: SlackRequestHandler | None = None
@@ -73,8 +73,8 @@ def build_router() -> APIRouter:
                 },
                 status_code=503,
             )
-        # The adapter's own handle() calls Bolt synchronously on the event loop; this
-        # runs the same dispatch on a worker thread so one slow request blocks no other.
+        # The adapter's own handle() calls Bolt synchronously on the event loop. This
+        # runs the same dispatch on a worker thread, so a slow request blocks no other.
         body = await request.body()
         bolt_response = await run_in_threadpool(
             handler.app.dispatch, to_bolt_request(request, body)

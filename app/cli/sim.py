@@ -79,6 +79,40 @@ def sms_command(
     typer.echo(_reply_text(body))
 
 
+@sim_app.command("slack")
+def slack_command(
+    line: str = typer.Argument(..., help="The slash command, such as '/upm account 100000017'."),
+    user: str = typer.Option("USIMULATOR", help="Slack user id of the sender."),
+    team: str = typer.Option("TSIMULATOR", help="Slack team (workspace) id of the sender."),
+    channel: str = typer.Option("CSIMULATOR", help="Slack channel id the command comes from."),
+    url: str = typer.Option(
+        "http://127.0.0.1:8000", help="Base URL of the running app to post to."
+    ),
+    wait: float = typer.Option(10.0, help="Seconds to wait for the reply after the ack."),
+) -> None:
+    """Post a signed /upm command to the app and print the reply it sends back."""
+    from chatops.simulator import render, simulate
+
+    secret = get_settings().slack_signing_secret
+    if not secret:
+        typer.echo("UPM_SLACK_SIGNING_SECRET is not set; set it to the app's secret.", err=True)
+        raise typer.Exit(2)
+    try:
+        result = simulate(
+            line, url=url, secret=secret, user=user, team=team, channel=channel, wait=wait
+        )
+    except urllib.error.URLError as error:
+        typer.echo(f"could not reach {url}: {error.reason}; is `upm serve` running?", err=True)
+        raise typer.Exit(1) from error
+    if result.status != 200:
+        typer.echo(f"HTTP {result.status}: {result.acknowledgment}", err=True)
+        raise typer.Exit(1)
+    if not result.replies:
+        typer.echo(f"(no reply within {wait:g} s)")
+    for reply in result.replies:
+        typer.echo(render(reply))
+
+
 def _reply_text(twiml: str) -> str:
     """Return the text of each <Message> in a TwiML response, or a note that it had none."""
     messages = [node.text or "" for node in ElementTree.fromstring(twiml).iter("Message")]

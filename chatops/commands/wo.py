@@ -37,6 +37,7 @@ def handle_create(context: CommandContext, arguments: str) -> Reply:
             "`/upm wo create 100000017 reread urgent gate code 1234`",
             code="usage",
         )
+
     account = get_account_by_number(context.session, words[0])
     order_type = _order_type(words[1])
     rest = words[2:]
@@ -44,6 +45,7 @@ def handle_create(context: CommandContext, arguments: str) -> Reply:
     if rest and rest[0].lower() in {p.value for p in Priority}:
         priority = Priority(rest.pop(0).lower())
     notes = " ".join(rest) or None
+
     premise_id = context.session.scalar(
         select(ServiceAgreement.premise_id)
         .where(
@@ -118,6 +120,7 @@ def handle_list(context: CommandContext, arguments: str) -> Reply:
             WorkOrder.crew_id == crew.id, WorkOrder.status.in_(service.OPEN)
         )
         label = f"open for crew {crew.code}"
+
     orders = list(session.scalars(statement))
     if not orders:
         text = f"No work orders {label}."

@@ -74,9 +74,9 @@ def test_billrun_approved_runs_once(
     # The billing admin clicks Approve too, twice, after the supervisor decided.
     click(request, "upm_approve", "U0ADMIN")
     click(request, "upm_approve", "U0ADMIN")
-    told = fake_slack.wait_for("chat.postEphemeral", count=2)
-    assert told[0].text.startswith("Request #1 was already approved by Sam Super at ")
-    assert told[0].body["user"] == "U0ADMIN"
+    ephemeral = fake_slack.wait_for("chat.postEphemeral", count=2)
+    assert ephemeral[0].text.startswith("Request #1 was already approved by Sam Super at ")
+    assert ephemeral[0].body["user"] == "U0ADMIN"
     session.expire_all()
     assert len(list(session.scalars(select(Bill)))) == 1
     assert approval(session).result["bills_created"] == 1
@@ -93,8 +93,8 @@ def test_billrun_canceled_by_requester(
     click(request, "upm_cancel", "U0ADMIN")
     fake_slack.wait_for("response", match="Canceled by Ada Admin")
     click(request, "upm_approve", "U0SUPER")
-    told = fake_slack.wait_for("chat.postEphemeral")[0]
-    assert "already canceled by Ada Admin" in told.text
+    ephemeral = fake_slack.wait_for("chat.postEphemeral")[0]
+    assert "already canceled by Ada Admin" in ephemeral.text
     session.expire_all()
     assert list(session.scalars(select(Bill))) == []
 
@@ -161,8 +161,8 @@ def test_adjust_proposer_cannot_approve(
     slash(f"adjust {city['billed']} 10.00 meter test fee", user="U0SUPER")
     request = fake_slack.wait_for("chat.postMessage", match="Adjustment #")[0]
     click(request, "upm_approve", "U0SUPER")
-    told = fake_slack.wait_for("chat.postEphemeral")[0]
-    assert "a different supervisor must decide it" in told.text
+    ephemeral = fake_slack.wait_for("chat.postEphemeral")[0]
+    assert "a different supervisor must decide it" in ephemeral.text
     assert approval(session).status == ApprovalStatus.PENDING
     click(request, "upm_reject", "U0SUE")
     fake_slack.wait_for("response", match="Rejected by Sue Second")
