@@ -43,7 +43,7 @@ OPEN = (S.NEW, S.READY, S.SCHEDULED, S.DISPATCHED, S.IN_PROGRESS, S.ON_HOLD)
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a staff member, or the system for automation (``staff`` None)."""
+    """The acting party: a staff member, or the system for automation (``staff`` None)."""
 
     name: str
     staff: Staff | None = None
