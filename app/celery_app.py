@@ -14,7 +14,16 @@ from app.settings import Settings, get_settings
 
 
 def make_celery(settings: Settings) -> Celery:
-    application = Celery("upm", include=["app.billing.tasks", "app.payments.tasks"])
+    application = Celery(
+        "upm",
+        include=[
+            "app.billing.tasks",
+            "app.payments.tasks",
+            "app.work_orders.tasks",
+            "app.work_orders.dispatch",
+            "chatops.tasks",
+        ],
+    )
     if settings.redis_url:
         application.conf.update(
             broker_url=settings.redis_url,

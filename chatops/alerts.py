@@ -8,6 +8,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
+from app.alerts import register_sink
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -57,3 +58,11 @@ def post_alert(kind: AlertKind | str, text: str, *, client: WebClient | None = N
         log.error("alert %s not posted to %s: %s", kind, settings.slack_alerts_channel, error)
         return False
     return True
+
+
+def _slack_sink(kind: str, text: str) -> None:
+    post_alert(kind, text)
+
+
+# The domain raises alerts through app.alerts; this adapter delivers them to Slack.
+register_sink(_slack_sink)

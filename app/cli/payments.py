@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Column, Table
 
+from app.alerts import LOCKBOX_UNMATCHED, raise_alert
 from app.audit.service import cli_actor, record
 from app.cli.common import clear_errors, console, count_of, err_console
 from app.db import get_session_factory, session_scope
@@ -64,6 +65,12 @@ def import_command(
             "nothing was posted again."
         )
         return
+    if report.suspense:
+        raise_alert(
+            LOCKBOX_UNMATCHED,
+            f"{file.name}: {count_of(report.suspense, 'payment')} totalling "
+            f"{report.suspense_total} matched no account; see the suspense queue",
+        )
     console.print(
         f"{file.name} ({report.format}): posted {count_of(report.posted, 'payment')} "
         f"totalling {report.posted_total}; {count_of(report.suspense, 'payment')} "

@@ -13,6 +13,7 @@ from typing import Any
 
 from celery.schedules import crontab
 
+from app.alerts import AUTOPAY_FAILED, raise_alert
 from app.celery_app import celery_app
 from app.db import get_session_factory, session_scope
 from app.payments.autopay.cards import run_autopay
@@ -30,6 +31,12 @@ def _day(day: str | None) -> dt.date:
 def autopay_task(day: str | None = None) -> dict[str, Any]:
     """Charge card autopay for bills due today (in the utility's time zone)."""
     report = run_autopay(get_session_factory(), today=_day(day))
+    if report.declined or report.failed:
+        raise_alert(
+            AUTOPAY_FAILED,
+            f"autopay for {_day(day)}: {report.declined} declined, {report.failed} failed "
+            "with an error; customers with a decline were notified",
+        )
     return {
         "charged": report.charged,
         "declined": report.declined,
