@@ -13,6 +13,7 @@ from app.billing.periods import parse_period, previous_full_month
 from app.billing.run import BillRunSummary, run_bill_run
 from app.cli.common import clear_errors, console
 from app.db import get_session_factory, session_scope
+from app.demo.channels import apply_demo_secrets
 from app.demo.payments import PaymentsDemoReport, demo_payments_present, seed_payments
 from app.demo.seed import (
     CYCLES,
@@ -110,10 +111,10 @@ def print_work_orders_summary(report: WorkOrdersDemoReport) -> None:
     for name, role, contact in report.staff:
         staff.add_row(name, role, contact)
     console.print(staff)
-    orders = Table("work order", "type", "assigned to", title="Open work orders",
+    orders = Table("work order", "type", "status", "assigned to", title="Open work orders",
                    title_justify="left")
-    for number, kind, person in report.orders:
-        orders.add_row(str(number), kind, person)
+    for number, kind, status, person in report.orders:
+        orders.add_row(str(number), kind, status, person)
     console.print(orders)
 
 
@@ -201,6 +202,13 @@ def demo_command(
     if crews is not None:
         print_work_orders_summary(crews)
     if serve:
+        applied = apply_demo_secrets()
+        if applied:
+            console.print(
+                "the simulators can reach this demo: made-up secrets set for "
+                + ", ".join(applied)
+                + " (`upm sim sms` and `upm sim slack` use the same ones)"
+            )
         console.print(
             f"serving http://{host}:{port}/ (account search), /docs (API), /health; Ctrl+C stops"
         )

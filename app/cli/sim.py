@@ -15,6 +15,8 @@ import typer
 from defusedxml import ElementTree
 from twilio.request_validator import RequestValidator
 
+from app.demo.channels import demo_secret
+from app.demo.work_orders import DEMO_SLACK_TEAM, DEMO_SUPERVISOR
 from app.settings import get_settings
 
 sim_app = typer.Typer(
@@ -38,11 +40,10 @@ def sms_command(
 ) -> None:
     """Post a signed inbound text to the app and print the reply it returns."""
     settings = get_settings()
-    if not settings.twilio_auth_token:
-        typer.echo(
-            "UPM_TWILIO_AUTH_TOKEN is not set; set it to the token the app uses.", err=True
-        )
-        raise typer.Exit(2)
+    auth_token = settings.twilio_auth_token
+    if not auth_token:
+        auth_token = demo_secret("UPM_TWILIO_AUTH_TOKEN")
+        typer.echo("UPM_TWILIO_AUTH_TOKEN is unset: signing with the demo's token", err=True)
     form = {
         "MessageSid": message_sid or f"SM{uuid.uuid4().hex}",
         "AccountSid": settings.twilio_account_sid or "AC" + "0" * 32,
@@ -54,7 +55,7 @@ def sms_command(
     # The app checks the signature over its public URL, which may differ from --url
     # when it runs behind a proxy, so the signature uses the same setting.
     signed_url = settings.public_base_url.rstrip("/") + SMS_PATH
-    signature = RequestValidator(settings.twilio_auth_token).compute_signature(signed_url, form)
+    signature = RequestValidator(auth_token).compute_signature(signed_url, form)
     request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own app
         url.rstrip("/") + SMS_PATH,
         data=urlencode(form).encode(),
@@ -82,8 +83,10 @@ def sms_command(
 @sim_app.command("slack")
 def slack_command(
     line: str = typer.Argument(..., help="The slash command, such as '/upm account 100000017'."),
-    user: str = typer.Option("USIMULATOR", help="Slack user id of the sender."),
-    team: str = typer.Option("TSIMULATOR", help="Slack team (workspace) id of the sender."),
+    user: str = typer.Option(
+        DEMO_SUPERVISOR, help="Slack user id of the sender; default the demo's supervisor."
+    ),
+    team: str = typer.Option(DEMO_SLACK_TEAM, help="Slack team (workspace) id of the sender."),
     channel: str = typer.Option("CSIMULATOR", help="Slack channel id the command comes from."),
     url: str = typer.Option(
         "http://127.0.0.1:8000", help="Base URL of the running app to post to."
@@ -95,8 +98,8 @@ def slack_command(
 
     secret = get_settings().slack_signing_secret
     if not secret:
-        typer.echo("UPM_SLACK_SIGNING_SECRET is not set; set it to the app's secret.", err=True)
-        raise typer.Exit(2)
+        secret = demo_secret("UPM_SLACK_SIGNING_SECRET")
+        typer.echo("UPM_SLACK_SIGNING_SECRET is unset: signing with the demo's secret", err=True)
     try:
         result = simulate(
             line, url=url, secret=secret, user=user, team=team, channel=channel, wait=wait

@@ -27,10 +27,11 @@ from app.work_orders.models import (
 from app.work_orders.service import Actor
 
 DEMO_SLACK_TEAM = "T0DEMO0001"
+DEMO_SUPERVISOR = "U0SUPER001"
 
 #: name, role, phone, Slack user id, hourly rate
 DEMO_STAFF = (
-    ("Sam Ortiz", StaffRole.SUPERVISOR, None, "U0SUPER001", "48.00"),
+    ("Sam Ortiz", StaffRole.SUPERVISOR, None, DEMO_SUPERVISOR, "48.00"),
     ("Cleo Banks", StaffRole.CLERK, None, "U0CLERK001", "26.00"),
     ("Bea Admin", StaffRole.BILLING_ADMIN, None, "U0ADMIN001", "38.00"),
     ("Tia Reyes", StaffRole.FIELD_CREW, "+15550100777", "U0FIELD001", "31.00"),
@@ -42,7 +43,7 @@ DEMO_STAFF = (
 @dataclass
 class WorkOrdersDemoReport:
     staff: list[tuple[str, str, str]] = field(default_factory=list)
-    orders: list[tuple[int, str, str]] = field(default_factory=list)
+    orders: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
 def demo_work_orders_present(session: Session) -> bool:
@@ -109,6 +110,12 @@ def seed_work_orders(session: Session, *, actor: str) -> WorkOrdersDemoReport:
             now=now,
         )
         service.assign(session, order, crew=north, member=people["Tia Reyes"], actor=clerk)
-        report.orders.append((order.number, kind.value.replace("_", " "), "Tia Reyes"))
+        if kind == WorkOrderType.REREAD:
+            # Dispatched, so the crew can answer it by text at once; the others wait for
+            # a supervisor's /upm dispatch.
+            service.dispatch(session, order, actor=Actor("demo", people["Sam Ortiz"]))
+        report.orders.append(
+            (order.number, kind.value.replace("_", " "), order.status.value, "Tia Reyes")
+        )
     session.flush()
     return report

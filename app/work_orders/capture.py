@@ -110,8 +110,13 @@ def check_reading(session: Session, meter: Meter | None, text: str, rollover: bo
     )
     if last is not None and value < last and not rollover:
         raise InvalidInput(
-            f"reading {text} is below the last read {last:f} of meter {meter.serial}; "
+            f"reading {text} is below the last read {_dial_text(last)} of meter {meter.serial}; "
             "read again, or confirm that the register rolled over",
             code="reading_below_last",
         )
     return value
+
+
+def _dial_text(value: Decimal) -> str:
+    """Show a stored read as the dials do: 2049992, not 2049992.000000."""
+    return f"{value:f}" if value != value.to_integral_value() else str(int(value))

@@ -160,9 +160,10 @@ def test_simulator_prints_account_card(
 
 
 def test_simulator_unknown_user_denied(served_app: str, staff: dict[str, Staff]) -> None:
-    result = CliRunner().invoke(cli, ["sim", "slack", "/upm help", "--url", served_app])
+    result = CliRunner().invoke(cli, ["sim", "slack", "/upm help", "--user", "UNOBODY",
+                                      "--team", "TNOWHERE", "--url", served_app])
     assert result.exit_code == 0, result.output
-    assert "Slack user USIMULATOR in team TSIMULATOR is not linked" in result.output
+    assert "Slack user UNOBODY in team TNOWHERE is not linked" in result.output
 
 
 def test_simulator_wrong_secret_rejected(
