@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from app.audit.service import record
 from app.errors import DomainError
 from app.work_orders import service
-from app.work_orders.models import Staff, WorkOrder, WorkOrderStatus
+from app.work_orders.models import Staff, WorkOrder, WorkOrderStatus, WorkOrderType
 from app.work_orders.service import Actor
 
 S = WorkOrderStatus
@@ -151,14 +152,13 @@ def _act(session: Session, order: WorkOrder, command: Command, actor: Actor) -> 
         return f"Accepted work order {number}. Reply ENROUTE {number} when you leave."
     if command.verb == "ENROUTE":
         service.move(session, order, S.IN_PROGRESS, actor=actor, action="enroute")
-        return f"Work order {number} is in progress. Reply DONE {number} READ <reading> when done."
+        return f"Work order {number} is in progress. Reply {done_example(order)} when done."
     if command.verb == "DONE":
-        match = _READ.match(command.rest)
-        if match is None:
-            return f"Send the reading: DONE {number} READ 004512"
-        capture = {"read": match["reading"], "rollover": bool(match["rollover"])}
+        capture = parse_done(command.rest)
+        if capture is None:
+            return f"Send what the job needs: {done_example(order)}"
         service.complete(session, order, capture=capture, actor=actor)
-        return f"Completed work order {number} with reading {match['reading']}. Thank you."
+        return f"Completed work order {number}. Thank you."
     if command.verb == "UNABLE":
         if not command.rest:
             return f"Say what stopped the work: UNABLE {number} no access"
@@ -170,6 +170,53 @@ def _act(session: Session, order: WorkOrder, command: Command, actor: Actor) -> 
         service.hold(session, order, reason=command.rest, actor=actor)
         return f"Work order {number} is on hold: {command.rest}. Reply ENROUTE {number} to resume."
     raise AssertionError(f"unhandled verb {command.verb}")
+
+
+#: ``OLD <serial> READ <digits>`` and ``NEW <serial> READ <digits>`` for meter moves.
+_METER_PART = re.compile(
+    r"(?P<which>OLD|NEW)\s+(?P<serial>\S+)\s+READ\s*(?P<reading>\S+)", re.IGNORECASE
+)
+
+
+def parse_done(rest: str) -> dict[str, Any] | None:
+    """Turn the words after ``DONE 1002`` into a completion capture, or None if unreadable.
+
+    ``READ 004512 [ROLLOVER]`` for a read; ``OLD W123 READ 004512 NEW W456 READ 000000``
+    for a changeout (either half alone for a removal or an install); ``FOUND <text>`` for
+    an investigation's finding. ``capture.py`` then checks what the order's type needs.
+    """
+    text = rest.strip()
+    if text.upper().startswith("FOUND"):
+        finding = text[5:].strip()
+        return {"finding": finding} if finding else None
+    match = _READ.match(text)
+    if match is not None:
+        return {"read": match["reading"], "rollover": bool(match["rollover"])}
+    capture: dict[str, Any] = {}
+    rollover = text.upper().endswith("ROLLOVER")
+    for part in _METER_PART.finditer(text):
+        prefix = part["which"].lower()
+        capture[f"{prefix}_serial"] = part["serial"]
+        capture[f"{prefix}_read"] = part["reading"]
+    if not capture:
+        return None
+    if rollover:
+        capture["rollover"] = True
+    return capture
+
+
+def done_example(order: WorkOrder) -> str:
+    """Return the DONE text a crew member sends for this order's type."""
+    number = order.number
+    examples = {
+        WorkOrderType.METER_CHANGEOUT: f"DONE {number} OLD <serial> READ <digits> NEW "
+        "<serial> READ <digits>",
+        WorkOrderType.METER_INSTALL: f"DONE {number} NEW <serial> READ <digits>",
+        WorkOrderType.METER_REMOVE: f"DONE {number} OLD <serial> READ <digits>",
+        WorkOrderType.LEAK_INVESTIGATION: f"DONE {number} FOUND <what you found>",
+        WorkOrderType.SERVICE_INVESTIGATION: f"DONE {number} FOUND <what you found>",
+    }
+    return examples.get(order.type, f"DONE {number} READ <digits>")
 
 
 def _refusal_text(order: WorkOrder, command: Command, error: DomainError) -> str:

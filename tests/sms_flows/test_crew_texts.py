@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
@@ -13,7 +14,13 @@ from app.audit.models import AuditEvent
 from app.inbound.models import InboundEvent
 from app.work_orders import service
 from app.work_orders.dispatch import CrewMessage
-from app.work_orders.models import WorkOrder, WorkOrderEvent, WorkOrderStatus
+from app.work_orders.models import (
+    Priority,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderStatus,
+    WorkOrderType,
+)
 from app.work_orders.service import Actor
 from tests.sms_flows.conftest import (
     ACCOUNT_SID,
@@ -127,7 +134,7 @@ def test_whole_loop_by_text(
 
     reply_of(text(TECH_PHONE, f"ENROUTE {number}"))
     reply = reply_of(text(TECH_PHONE, f"done {number} read 004512"))
-    assert reply == f"Completed work order {number} with reading 004512. Thank you."
+    assert reply == f"Completed work order {number}. Thank you."
     order = order_of(session, number)
     assert order.status == S.COMPLETED
     assert order.completion == {"read": "4512"}
@@ -355,3 +362,62 @@ def test_status_callback_updates_log(
     message = session.scalars(select(CrewMessage)).one()
     # The late "sent" callback does not replace the final "delivered".
     assert message.status == "delivered"
+
+
+def test_changeout_completed_by_text(
+    session: Session, text: Callable[..., Any], world: dict[str, Any]
+) -> None:
+    from app.meters.models import Meter, MeterInstallation, Register
+
+    new_meter = Meter(serial="W-200", service="water")
+    session.add(new_meter)
+    session.flush()
+    session.add(Register(meter_id=new_meter.id, code="1", unit="gal", dials=6))
+    clerk = Actor("clerk", world["clerk"])
+    order = service.create_order(
+        session, type=WorkOrderType.METER_CHANGEOUT, priority=Priority.URGENT, actor=clerk,
+        idempotency_key="changeout", premise_id=world["premise"].id,
+        meter_id=world["meter_id"], now=dt.datetime(2026, 12, 4, 15, 0, tzinfo=dt.UTC),
+    )
+    service.assign(session, order, crew=world["crew"], member=world["tech"], actor=clerk)
+    service.dispatch(session, order, actor=clerk)
+    session.commit()
+    number = order.number
+    text(TECH_PHONE, f"ACCEPT {number}")
+    reply = reply_of(text(TECH_PHONE, f"ENROUTE {number}"))
+    assert reply is not None and f"DONE {number} OLD <serial> READ" in reply
+    wrong = reply_of(text(TECH_PHONE, f"DONE {number} READ 004600"))
+    assert wrong is not None and "needs old_serial, old_read, new_serial, new_read" in wrong
+    done = reply_of(text(TECH_PHONE, f"done {number} old W-100 read 004600 new W-200 read 0"))
+    assert done == f"Completed work order {number}. Thank you."
+    session.expire_all()
+    finished = order_of(session, number)
+    assert finished.status == S.COMPLETED
+    assert finished.completion == {"old_serial": "W-100", "old_read": "4600",
+                                   "new_serial": "W-200", "new_read": "0"}
+    installed = session.scalars(
+        select(MeterInstallation.meter_id).where(
+            MeterInstallation.premise_id == world["premise"].id,
+            MeterInstallation.removed_on.is_(None),
+        )
+    ).all()
+    assert installed == [new_meter.id]
+
+
+def test_investigation_finding_by_text(
+    session: Session, text: Callable[..., Any], world: dict[str, Any]
+) -> None:
+    clerk = Actor("clerk", world["clerk"])
+    order = service.create_order(
+        session, type=WorkOrderType.LEAK_INVESTIGATION, priority=Priority.EMERGENCY,
+        actor=clerk, idempotency_key="leak", premise_id=world["premise"].id,
+        now=dt.datetime(2026, 12, 4, 15, 0, tzinfo=dt.UTC),
+    )
+    service.assign(session, order, crew=world["crew"], member=world["tech"], actor=clerk)
+    service.dispatch(session, order, actor=clerk)
+    session.commit()
+    text(TECH_PHONE, f"ENROUTE {order.number}")
+    done = reply_of(text(TECH_PHONE, f"DONE {order.number} FOUND leak on customer side"))
+    assert done == f"Completed work order {order.number}. Thank you."
+    session.expire_all()
+    assert order_of(session, order.number).completion == {"finding": "leak on customer side"}
