@@ -77,6 +77,7 @@ def seed_work_orders(session: Session, *, actor: str) -> WorkOrdersDemoReport:
     session.flush()
 
     clerk = Actor("demo", people["Cleo Banks"])
+    supervisor = Actor("demo", people["Sam Ortiz"])
     rows = session.execute(
         select(ServiceAgreement.account_id, ServiceAgreement.premise_id, MeterInstallation.meter_id)
         .join(MeterInstallation, MeterInstallation.premise_id == ServiceAgreement.premise_id)
@@ -109,11 +110,11 @@ def seed_work_orders(session: Session, *, actor: str) -> WorkOrdersDemoReport:
             notes=notes,
             now=now,
         )
-        service.assign(session, order, crew=north, member=people["Tia Reyes"], actor=clerk)
+        service.assign(session, order, crew=north, member=people["Tia Reyes"], actor=supervisor)
         if kind == WorkOrderType.REREAD:
             # Dispatched, so the crew can answer it by text at once; the others wait for
             # a supervisor's /upm dispatch.
-            service.dispatch(session, order, actor=Actor("demo", people["Sam Ortiz"]))
+            service.dispatch(session, order, actor=supervisor)
         report.orders.append(
             (order.number, kind.value.replace("_", " "), order.status.value, "Tia Reyes")
         )

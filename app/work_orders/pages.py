@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -13,13 +14,25 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account
 from app.db import utcnow
 from app.premises.models import Premise
+from app.settings import get_settings
 from app.web.dependencies import get_session
 from app.web.formatting import make_templates
+from app.work_orders.dispatch import CrewMessage
 from app.work_orders.models import Crew, Staff, WorkOrder
 from app.work_orders.service import OPEN, get_order
 
 router = APIRouter(include_in_schema=False)
 templates = make_templates()
+
+
+def _local(instant: dt.datetime | None) -> str:
+    """Show a UTC instant in the utility's time zone, as staff read the clock."""
+    if instant is None:
+        return ""
+    return instant.astimezone(get_settings().zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+templates.env.filters["local"] = _local
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
@@ -42,11 +55,15 @@ def order_list(request: Request, session: SessionDep) -> HTMLResponse:
 @router.get("/work-orders/{number}", response_class=HTMLResponse)
 def order_page(request: Request, number: int, session: SessionDep) -> HTMLResponse:
     order = get_order(session, number)
+    texts = session.scalars(
+        select(CrewMessage).where(CrewMessage.work_order_id == order.id).order_by(CrewMessage.id)
+    ).all()
     return templates.TemplateResponse(
         request,
         "work_orders/order.html",
         {
             "order": order,
+            "texts": texts,
             "now": utcnow(),
             "names": _names(session, [order]),
         },

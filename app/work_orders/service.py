@@ -192,6 +192,13 @@ def dispatch(session: Session, order: WorkOrder, *, actor: Actor) -> WorkOrder:
             f"work order {order.number} has no crew; assign it before dispatching",
             code="work_order_unassigned",
         )
+    if order.assignee_id is None:
+        # The job card goes to one person's phone; a crew alone has none to text.
+        raise Conflict(
+            f"work order {order.number} has a crew but no crew member; assign one with "
+            "`wo assign <order> <crew> <member>` before dispatching",
+            code="work_order_no_member",
+        )
     move(session, order, S.DISPATCHED, actor=actor, action="dispatch")
     # The card is texted after the caller commits, once per dispatch event.
     queue_job_card(session, order)

@@ -54,6 +54,27 @@ COMMANDS: dict[str, Command] = {
             wo.handle_list,
         ),
         Command(
+            "wo close",
+            "wo close <order>",
+            "close a completed work order after office review; this posts its costs",
+            frozenset({R.CLERK, R.SUPERVISOR}),
+            wo.handle_close,
+        ),
+        Command(
+            "wo cancel",
+            "wo cancel <order> <reason>",
+            "cancel a work order that is not completed yet",
+            frozenset({R.CLERK, R.SUPERVISOR}),
+            wo.handle_cancel,
+        ),
+        Command(
+            "wo reopen",
+            "wo reopen <order> <reason>",
+            "reopen a completed work order",
+            frozenset({R.SUPERVISOR}),
+            wo.handle_reopen,
+        ),
+        Command(
             "dispatch",
             "dispatch <order>",
             "send an assigned work order to its crew",
@@ -100,4 +121,7 @@ def find_command(text: str) -> tuple[Command | None, str, str]:
         if two in COMMANDS:
             return COMMANDS[two], two, words[2] if len(words) > 2 else ""
     first, _, rest = text.strip().partition(" ")
+    if len(words) >= 2 and any(name.startswith(first.lower() + " ") for name in COMMANDS):
+        # A known group with an unknown subcommand, such as ``wo close-all``: name both.
+        return None, f"{first.lower()} {words[1].lower()}", rest.strip()
     return COMMANDS.get(first.lower()), first.lower(), rest.strip()

@@ -1,4 +1,4 @@
-"""``/upm wo create|assign|list``: work orders through ``app.work_orders.service``."""
+"""``/upm wo create|assign|list|close|cancel|reopen``: work orders through the service."""
 
 from __future__ import annotations
 
@@ -179,3 +179,33 @@ def _member(context: CommandContext, crew: Crew, text: str) -> Staff:
 
 def _local(order: WorkOrder) -> str:
     return order.due_at.astimezone(get_settings().zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _order_and_reason(context: CommandContext, arguments: str, usage: str) -> tuple[WorkOrder, str]:
+    number, _, reason = arguments.strip().partition(" ")
+    if not number:
+        raise InvalidInput(f"usage: `/upm {usage}`", code="usage")
+    order = service.get_order(context.session, order_number(number), lock=True)
+    return order, reason.strip()
+
+
+def handle_close(context: CommandContext, arguments: str) -> Reply:
+    """Close a completed order after office review; this posts its costs."""
+    order, _ = _order_and_reason(context, arguments, "wo close <order>")
+    service.close(context.session, order, actor=context.actor)
+    text = f"Work order #{order.number} closed"
+    return Reply(text=text, blocks=[section(text)])
+
+
+def handle_cancel(context: CommandContext, arguments: str) -> Reply:
+    order, reason = _order_and_reason(context, arguments, "wo cancel <order> <reason>")
+    service.cancel(context.session, order, reason=reason, actor=context.actor)
+    text = f"Work order #{order.number} canceled: {order.cancel_reason}"
+    return Reply(text=text, blocks=[section(text)])
+
+
+def handle_reopen(context: CommandContext, arguments: str) -> Reply:
+    order, reason = _order_and_reason(context, arguments, "wo reopen <order> <reason>")
+    service.reopen(context.session, order, reason=reason, actor=context.actor)
+    text = f"Work order #{order.number} reopened: {reason}"
+    return Reply(text=text, blocks=[section(text)])

@@ -146,3 +146,52 @@ def test_wo_list_by_status_and_crew(
     assert by_crew.text.startswith("*1 work order open for crew N1*")
     slash("wo list closed", user="U0TECH")
     assert fake_slack.wait_for("response", match="No work orders with status closed.")
+
+
+def test_wo_cancel_reopen_and_close(
+    slash: Slash, fake_slack: FakeSlack, session: Session, account_number: str
+) -> None:
+    from app.work_orders import service as orders
+    from app.work_orders.service import Actor
+
+    slash(f"wo create {account_number} reread", user="U0SUPER")
+    fake_slack.wait_for("response", match="Created")
+    canceled = latest_order(session).number
+    slash(f"wo cancel {canceled} customer called back", user="U0CLERK")
+    reply = fake_slack.wait_for("response", match="canceled")[0]
+    assert reply.text == f"Work order #{canceled} canceled: customer called back"
+
+    slash(f"wo create {account_number} leak_investigation", user="U0SUPER")
+    fake_slack.wait_for("response", match="Created")
+    order = latest_order(session)
+    number = order.number
+    system = Actor("test")
+    orders.move(session, order, WorkOrderStatus.SCHEDULED, actor=system)
+    orders.move(session, order, WorkOrderStatus.DISPATCHED, actor=system)
+    orders.move(session, order, WorkOrderStatus.IN_PROGRESS, actor=system)
+    orders.complete(session, order, capture={"finding": "none"}, actor=system)
+    session.commit()
+    slash(f"wo reopen {number} wrong finding", user="U0CLERK")
+    denied = fake_slack.wait_for("response", match="reopen")[-1]
+    assert "needs the supervisor role" in denied.text
+    slash(f"wo reopen {number} wrong finding", user="U0SUPER")
+    assert fake_slack.wait_for("response", match="reopened")[0].text == (
+        f"Work order #{number} reopened: wrong finding"
+    )
+    session.expire_all()
+    order = latest_order(session)
+    orders.complete(session, order, capture={"finding": "leak at curb stop"}, actor=system)
+    session.commit()
+    slash(f"wo close {number}", user="U0CLERK")
+    assert fake_slack.wait_for("response", match="closed")[0].text == (
+        f"Work order #{number} closed"
+    )
+    session.expire_all()
+    assert latest_order(session).status == WorkOrderStatus.CLOSED
+
+
+def test_unknown_wo_subcommand_named(slash: Slash, fake_slack: FakeSlack,
+                                     account_number: str) -> None:
+    slash("wo shred 1001", user="U0SUPER")
+    reply = fake_slack.wait_for("response")[0]
+    assert "`wo shred` is not a /upm command" in reply.text

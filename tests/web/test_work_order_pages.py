@@ -39,5 +39,7 @@ def test_open_orders_and_history(session: Session) -> None:
     page = client.get(f"/work-orders/{late.number}")
     assert "Tia Tech" in page.text
     assert "assign" in page.text
+    assert "crew: N1" in page.text
+    assert "CST" in page.text  # times in the utility's zone
     assert account.number not in page.text
     assert client.get("/work-orders/999999").status_code == 404

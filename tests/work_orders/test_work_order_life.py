@@ -149,7 +149,7 @@ def test_cancel_before_completion_only(session: Session, world: dict[str, object
     assert order.status == S.CANCELED
     assert order.canceled_by is not None
     done = reread(session, world, "k2")
-    service.assign(session, done, crew=world["crew"], member=None,  # type: ignore[arg-type]
+    service.assign(session, done, crew=world["crew"], member=world["tech"],  # type: ignore[arg-type]
                    actor=Actor("clerk", world["clerk"]))  # type: ignore[arg-type]
     service.dispatch(session, done, actor=Actor("clerk", world["clerk"]))  # type: ignore[arg-type]
     service.move(session, done, S.IN_PROGRESS, actor=Actor("clerk", world["clerk"]))  # type: ignore[arg-type]
@@ -169,3 +169,13 @@ def test_assign_member_of_other_crew_rejected(session: Session, world: dict[str,
         service.assign(session, order, crew=other, member=world["tech"],  # type: ignore[arg-type]
                        actor=Actor("clerk", world["clerk"]))  # type: ignore[arg-type]
     assert raised.value.code == "not_crew_member"
+
+
+def test_dispatch_needs_a_member(session: Session, world: dict[str, object]) -> None:
+    order = reread(session, world)
+    service.assign(session, order, crew=world["crew"], member=None,  # type: ignore[arg-type]
+                   actor=Actor("clerk", world["clerk"]))  # type: ignore[arg-type]
+    with pytest.raises(Conflict) as raised:
+        service.dispatch(session, order, actor=Actor("clerk", world["clerk"]))  # type: ignore[arg-type]
+    assert raised.value.code == "work_order_no_member"
+    assert order.status == S.SCHEDULED
