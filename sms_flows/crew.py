@@ -221,12 +221,9 @@ def done_example(order: WorkOrder) -> str:
 
 def _refusal_text(order: WorkOrder, command: Command, error: DomainError) -> str:
     if error.code == "reading_below_last":
-        match = _READ.match(command.rest)
-        reading = match["reading"] if match else "<reading>"
-        return (
-            f"Not completed: {error.message}. If the register rolled over, reply "
-            f"DONE {order.number} READ {reading} ROLLOVER"
-        )
+        # Confirming is the same text with ROLLOVER at the end, whatever the order type.
+        again = f"DONE {order.number} {' '.join(command.rest.split())} ROLLOVER"
+        return f"Not completed: {error.message}. If the register rolled over, reply {again}"
     return f"Not done: {error.message}. Work order {order.number} is {_state(order)}."
 
 

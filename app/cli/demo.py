@@ -116,6 +116,10 @@ def print_work_orders_summary(report: WorkOrdersDemoReport) -> None:
     for number, kind, status, person in report.orders:
         orders.add_row(str(number), kind, status, person)
     console.print(orders)
+    console.print(
+        "crews N1 (Tia Reyes, Joe Park) and S1 (Ana Diaz); meters in stock for changeouts: "
+        + ", ".join(report.stock_meters)
+    )
 
 
 def demo_command(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.meters.models import MeterInstallation
 from app.premises.models import ServiceAgreement
 from app.work_orders import service
+from app.work_orders.inventory import add_part, receive_meter
 from app.work_orders.models import (
     Crew,
     CrewMember,
@@ -40,10 +41,19 @@ DEMO_STAFF = (
 )
 
 
+#: code, name, unit, unit cost, on hand, reorder point
+DEMO_PARTS = (
+    ("CPL-34", "3/4 in meter coupling", "each", "6.40", "40", "10"),
+    ("GSK-34", "3/4 in meter gasket", "each", "0.85", "8", "25"),
+    ("LID-STD", "Meter box lid", "each", "22.00", "6", "4"),
+)
+
+
 @dataclass
 class WorkOrdersDemoReport:
     staff: list[tuple[str, str, str]] = field(default_factory=list)
     orders: list[tuple[int, str, str, str]] = field(default_factory=list)
+    stock_meters: list[str] = field(default_factory=list)
 
 
 def demo_work_orders_present(session: Session) -> bool:
@@ -75,6 +85,14 @@ def seed_work_orders(session: Session, *, actor: str) -> WorkOrdersDemoReport:
         for name in names:
             session.add(CrewMember(crew_id=crew.id, staff_id=people[name].id))
     session.flush()
+
+    for number in range(1, 6):
+        receive_meter(session, serial=f"WN{number:06d}", service="water", unit="gal", dials=7,
+                      model="demo stock meter")
+    report.stock_meters = [f"WN{number:06d}" for number in range(1, 6)]
+    for code, name, unit, cost, on_hand, reorder in DEMO_PARTS:
+        add_part(session, code=code, name=name, unit=unit, unit_cost=Decimal(cost),
+                 quantity_on_hand=Decimal(on_hand), reorder_point=Decimal(reorder))
 
     clerk = Actor("demo", people["Cleo Banks"])
     supervisor = Actor("demo", people["Sam Ortiz"])

@@ -23,6 +23,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from app.db import Base, UTCDateTime, session_scope, utcnow
+from app.meters.models import Meter
 from app.premises.models import Premise
 from app.settings import get_settings
 from app.work_orders.models import Staff, WorkOrder, WorkOrderEvent
@@ -68,12 +69,16 @@ class CrewMessage(Base):
 
 
 def job_card_text(session: Session, order: WorkOrder) -> str:
-    """Render the job card: number, type, address, due time in the utility's zone, notes."""
+    """Render the job card: number, type, address, meter, due time (local zone), notes."""
     settings = get_settings()
     lines = [f"WO {order.number}: {order.type.value.replace('_', ' ')} ({order.priority.value})"]
     premise = session.get(Premise, order.premise_id) if order.premise_id else None
     if premise is not None:
         lines.append(f"{premise.address}, {premise.city} {premise.state} {premise.zip_code}")
+    meter = session.get(Meter, order.meter_id) if order.meter_id else None
+    if meter is not None:
+        # The crew checks the serial on site and sends it back when the meter is changed.
+        lines.append(f"Meter {meter.serial}")
     due = order.due_at.astimezone(settings.zone)
     lines.append(f"Due {due:%a %b} {due.day} {due:%I:%M %p %Z}".replace(" 0", " "))
     if order.notes:
@@ -215,9 +220,7 @@ def twilio_client() -> Client:
     settings = get_settings()
     base = settings.twilio_api_base
     http_client = RebasedHttpClient(base, timeout=10) if base else TwilioHttpClient(timeout=10)
-    return Client(
-        settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client
-    )
+    return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
 
 
 _TWILIO_HOST = re.compile(r"(^|\.)twilio\.com$")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
 from app.db import utcnow
+from app.meters.models import Meter
 from app.premises.models import Premise
 from app.settings import get_settings
 from app.web.dependencies import get_session
@@ -71,11 +72,15 @@ def order_page(request: Request, number: int, session: SessionDep) -> HTMLRespon
 
 
 def _names(session: Session, orders: Sequence[WorkOrder]) -> dict[str, dict[int, str]]:
-    """Look up the labels the pages show: addresses, account numbers, crews, people."""
+    """Look up the labels the pages show: addresses, meters, account numbers, crews, people."""
     items = list(orders)
     premises = {o.premise_id for o in items if o.premise_id}
     accounts = {o.account_id for o in items if o.account_id}
+    meters = {o.meter_id for o in items if o.meter_id}
     return {
+        "meter": dict(
+            session.execute(select(Meter.id, Meter.serial).where(Meter.id.in_(meters))).all()
+        ),
         "premise": dict(
             session.execute(
                 select(Premise.id, Premise.address).where(Premise.id.in_(premises))

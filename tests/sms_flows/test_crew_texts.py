@@ -61,6 +61,7 @@ def test_dispatch_texts_job_card(
     assert sent["From"] == FROM_NUMBER
     assert f"WO {number}: reread" in sent["Body"]
     assert "Notes: Dog in back yard" in sent["Body"]
+    assert "Meter W-100" in sent["Body"]
     # Created 2026-12-04 15:00 UTC, routine: five business days, end of day in Chicago.
     assert "Due Fri Dec 11 5:00 PM CST" in sent["Body"]
     assert sent["StatusCallback"] == "https://upm.example.test/twilio/sms/status"
