@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 
 from app.accounts.service import get_account_by_number
 from app.errors import InvalidInput, NotFound
+from app.meters.models import MeterInstallation
 from app.premises.models import ServiceAgreement
 from app.settings import get_settings
 from app.work_orders import service
@@ -66,6 +67,8 @@ def handle_create(context: CommandContext, arguments: str) -> Reply:
         idempotency_key=f"slack:{context.request_key}",
         account_id=account.id,
         premise_id=premise_id,
+        # The meter now at the premise: reads, changeouts and removals are of this one.
+        meter_id=_meter_at(context, premise_id),
         notes=notes,
     )
     text = (
@@ -73,6 +76,17 @@ def handle_create(context: CommandContext, arguments: str) -> Reply:
         f"({priority.value}) for account {account.number}, due {_local(order)}"
     )
     return Reply(text=text, blocks=[section(text)])
+
+
+def _meter_at(context: CommandContext, premise_id: int | None) -> int | None:
+    if premise_id is None:
+        return None
+    return context.session.scalar(
+        select(MeterInstallation.meter_id)
+        .where(MeterInstallation.premise_id == premise_id, MeterInstallation.removed_on.is_(None))
+        .order_by(MeterInstallation.installed_on.desc(), MeterInstallation.id.desc())
+        .limit(1)
+    )
 
 
 def handle_assign(context: CommandContext, arguments: str) -> Reply:

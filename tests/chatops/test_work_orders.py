@@ -162,7 +162,8 @@ def test_wo_cancel_reopen_and_close(
     assert reply.text == f"Work order #{canceled} canceled: customer called back"
 
     slash(f"wo create {account_number} leak_investigation", user="U0SUPER")
-    fake_slack.wait_for("response", match="Created")
+    fake_slack.wait_for("response", match="Created", count=2)
+    session.expire_all()
     order = latest_order(session)
     number = order.number
     system = Actor("test")
