@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     slack_bot_token: str | None = None
     slack_api_base: str = "https://slack.com/api/"
     slack_alerts_channel: str | None = None
+    #: App-level token (xapp-…) for Socket Mode, for a utility with no public URL.
+    slack_app_token: str | None = None
 
     # Bank drafts: the Fernet key that encrypts bank numbers, and our NACHA origin.
     bank_data_key: str | None = None

@@ -26,7 +26,6 @@ from chatops.handlers import handle_command, handle_decision
 
 log = logging.getLogger(__name__)
 
-# NOTE: Socket Mode is not built; the bot runs in HTTP mode only.
 
 
 def build_bolt_app(settings: Settings) -> App:

@@ -16,6 +16,7 @@ from app.cli.rate import rate_command
 from app.cli.reads import import_reads_command
 from app.cli.serve import serve_command
 from app.cli.sim import sim_app
+from app.cli.slack import slack_socket_command
 
 app = typer.Typer(
     name="upm",
@@ -30,6 +31,7 @@ app.command("import-reads")(import_reads_command)
 app.command("bill-run")(bill_run_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
+app.command("slack-socket")(slack_socket_command)
 app.command("rate")(rate_command)
 
 
