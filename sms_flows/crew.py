@@ -37,7 +37,8 @@ CREW_OPEN = (S.DISPATCHED, S.IN_PROGRESS, S.ON_HOLD)
 
 HELP_TEXT = (
     "Reply with: ACCEPT 1002 | ENROUTE 1002 | DONE 1002 READ 004512 | "
-    "UNABLE 1002 reason | HOLD 1002 reason. "
+    "DONE 1002 OLD <serial> READ <digits> NEW <serial> READ <digits> | "
+    "DONE 1002 FOUND <what you found> | UNABLE 1002 reason | HOLD 1002 reason. "
     "Leave out the number when you have one open order."
 )
 
@@ -73,31 +74,38 @@ def find_crew_member(session: Session, phone: str) -> Staff | None:
     return session.scalar(select(Staff).where(Staff.phone == phone, Staff.active.is_(True)))
 
 
-def handle(session: Session, staff: Staff, text: str) -> str:
-    """Carry out one crew text and return the reply.
+@dataclass(frozen=True)
+class Outcome:
+    reply: str
+    #: The order the text was about, so the message log can show it on the order's page.
+    work_order_id: int | None = None
+
+
+def handle(session: Session, staff: Staff, text: str) -> Outcome:
+    """Carry out one crew text and return the reply with the order it concerned.
 
     A refused action (a bad reading, a move the order's state forbids) changes nothing:
     it runs in a savepoint that is rolled back, and the refusal is audited.
     """
     command = parse(text)
     if command is None:
-        return f"Sorry, that is not a command. {HELP_TEXT}"
+        return Outcome(f"Sorry, that is not a command. {HELP_TEXT}")
     if command.verb == "HELP":
-        return HELP_TEXT
+        return Outcome(HELP_TEXT)
     actor = Actor(staff.name, staff)
 
     order, problem = _resolve_order(session, actor, command)
     if order is None:
-        return problem
+        return Outcome(problem)
     savepoint = session.begin_nested()
     try:
         reply = _act(session, order, command, actor)
     except DomainError as error:
         savepoint.rollback()
         _audit_denial(session, actor, command, order, error.code, error.message)
-        return _refusal_text(order, command, error)
+        return Outcome(_refusal_text(order, command, error), order.id)
     savepoint.commit()
-    return reply
+    return Outcome(reply, order.id)
 
 
 def _resolve_order(
@@ -223,7 +231,7 @@ def _refusal_text(order: WorkOrder, command: Command, error: DomainError) -> str
     if error.code == "reading_below_last":
         # Confirming is the same text with ROLLOVER at the end, whatever the order type.
         again = f"DONE {order.number} {' '.join(command.rest.split())} ROLLOVER"
-        return f"Not completed: {error.message}. If the register rolled over, reply {again}"
+        return f"Not done: {error.message}. If the register rolled over, reply {again}"
     return f"Not done: {error.message}. Work order {order.number} is {_state(order)}."
 
 

@@ -67,11 +67,13 @@ def reply_by_sender(session: Session, form: FormData, message_sid: str, sender: 
     body = str(form.get("Body") or "")
     staff = crew.find_crew_member(session, sender)
     if staff is not None:
-        reply = crew.handle(session, staff, body)
+        outcome = crew.handle(session, staff, body)
+        reply = outcome.reply
         session.add(
             CrewMessage(
                 direction=INBOUND,
                 staff_id=staff.id,
+                work_order_id=outcome.work_order_id,
                 to_number=str(form.get("To") or "")[:20],
                 from_number=sender[:20],
                 body=body,

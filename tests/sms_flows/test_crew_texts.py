@@ -396,6 +396,12 @@ def test_changeout_completed_by_text(
     assert finished.status == S.COMPLETED
     assert finished.completion == {"old_serial": "W-100", "old_read": "4600",
                                    "new_serial": "W-200", "new_read": "0"}
+    replies = session.scalars(
+        select(CrewMessage).where(CrewMessage.work_order_id == finished.id,
+                                  CrewMessage.direction == "inbound")
+    ).all()
+    # Every text about the order is logged against it, refused ones included.
+    assert len(replies) == 4
     installed = session.scalars(
         select(MeterInstallation.meter_id).where(
             MeterInstallation.premise_id == world["premise"].id,
