@@ -36,7 +36,7 @@ def make_celery(settings: Settings) -> Celery:
         application.conf.update(
             task_always_eager=True,
             task_eager_propagates=True,
-            broker_url="memory://",
+            broker_url="memory://localhost/",
             result_backend="cache+memory://",
         )
     application.conf.update(
