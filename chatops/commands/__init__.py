@@ -54,6 +54,27 @@ COMMANDS: dict[str, Command] = {
             wo.handle_list,
         ),
         Command(
+            "wo labor",
+            "wo labor <order> <hours> [overtime hours] <member name>",
+            "record a crew member's hours on a work order",
+            frozenset({R.CLERK, R.SUPERVISOR}),
+            wo.handle_labor,
+        ),
+        Command(
+            "wo parts",
+            "wo parts <order> <part code> <quantity>",
+            "draw parts from stock for a work order",
+            frozenset({R.CLERK, R.SUPERVISOR}),
+            wo.handle_parts,
+        ),
+        Command(
+            "wo costs",
+            "wo costs <order>",
+            "a work order's labor, parts and equipment costs",
+            EVERYONE,
+            wo.handle_costs,
+        ),
+        Command(
             "wo close",
             "wo close <order>",
             "close a completed work order after office review; this posts its costs",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import or_, select
 
@@ -12,6 +13,8 @@ from app.meters.models import MeterInstallation
 from app.premises.models import ServiceAgreement
 from app.settings import get_settings
 from app.work_orders import service
+from app.work_orders.costing import add_labor, order_costs
+from app.work_orders.inventory import draw_parts
 from app.work_orders.models import (
     Crew,
     CrewMember,
@@ -222,4 +225,87 @@ def handle_reopen(context: CommandContext, arguments: str) -> Reply:
     order, reason = _order_and_reason(context, arguments, "wo reopen <order> <reason>")
     service.reopen(context.session, order, reason=reason, actor=context.actor)
     text = f"Work order #{order.number} reopened: {reason}"
+    return Reply(text=text, blocks=[section(text)])
+
+
+def _amount(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or value <= 0:
+        raise InvalidInput(
+            f"{what} {text!r} must be a positive number, such as 2.5", code="invalid_quantity"
+        )
+    return value
+
+
+def handle_labor(context: CommandContext, arguments: str) -> Reply:
+    """Record a crew member's hours on an order: ``<order> <hours> [overtime] <name>``."""
+    words = arguments.split()
+    if len(words) < 3:
+        raise InvalidInput(
+            "usage: `/upm wo labor <order> <hours> [overtime hours] <member name>`, such as "
+            "`/upm wo labor 1002 2.5 0.5 Tia Reyes`",
+            code="usage",
+        )
+    order = service.get_order(context.session, order_number(words[0]), lock=True)
+    hours = _amount(words[1], "hours")
+    overtime = Decimal(0)
+    name_words = words[2:]
+    if name_words and name_words[0].replace(".", "", 1).isdigit():
+        overtime = _amount(name_words.pop(0), "overtime hours")
+    if order.crew_id is None:
+        raise InvalidInput(f"work order {order.number} has no crew", code="work_order_unassigned")
+    crew = context.session.get_one(Crew, order.crew_id)
+    member = _member(context, crew, " ".join(name_words))
+    entry = add_labor(
+        context.session,
+        order,
+        staff=member,
+        work_date=get_settings().today(),
+        hours=hours,
+        overtime_hours=overtime,
+        actor=context.actor,
+        entry_key=f"slack:{context.request_key}",
+    )
+    text = (
+        f"Work order #{order.number}: {member.name}, {hours} h"
+        + (f" + {overtime} h overtime" if overtime else "")
+        + f" = ${entry.amount}"
+    )
+    return Reply(text=text, blocks=[section(text)])
+
+
+def handle_parts(context: CommandContext, arguments: str) -> Reply:
+    """Draw parts from stock for an order: ``<order> <part code> <quantity>``."""
+    words = arguments.split()
+    if len(words) != 3:
+        raise InvalidInput(
+            "usage: `/upm wo parts <order> <part code> <quantity>`, such as "
+            "`/upm wo parts 1002 CPL-34 2`",
+            code="usage",
+        )
+    order = service.get_order(context.session, order_number(words[0]), lock=True)
+    use = draw_parts(
+        context.session,
+        order,
+        words[1],
+        _amount(words[2], "quantity"),
+        actor=context.actor.label,
+        entry_key=f"slack:{context.request_key}",
+    )
+    text = f"Work order #{order.number}: {use.quantity} × {words[1].upper()} = ${use.amount}"
+    return Reply(text=text, blocks=[section(text)])
+
+
+def handle_costs(context: CommandContext, arguments: str) -> Reply:
+    if not arguments.strip():
+        raise InvalidInput("usage: `/upm wo costs <order>`", code="usage")
+    order = service.get_order(context.session, order_number(arguments.split()[0]))
+    totals = order_costs(context.session, order)
+    text = (
+        f"Work order #{order.number} costs: labor ${totals.labor}, parts ${totals.parts}, "
+        f"equipment ${totals.equipment}, total ${totals.total}"
+    )
     return Reply(text=text, blocks=[section(text)])

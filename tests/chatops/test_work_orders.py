@@ -196,3 +196,37 @@ def test_unknown_wo_subcommand_named(slash: Slash, fake_slack: FakeSlack,
     slash("wo shred 1001", user="U0SUPER")
     reply = fake_slack.wait_for("response")[0]
     assert "`wo shred` is not a /upm command" in reply.text
+
+
+def test_labor_and_parts_add_up(
+    slash: Slash, fake_slack: FakeSlack, session: Session, account_number: str,
+    staff: dict[str, Staff],
+) -> None:
+    from decimal import Decimal
+
+    from app.work_orders.inventory import add_part
+
+    staff["tech"].hourly_rate = Decimal("31.40")
+    staff["tech"].overtime_rate = Decimal("47.10")
+    add_part(session, code="CPL-34", name="3/4 in coupling", unit="each",
+             unit_cost=Decimal("6.40"), quantity_on_hand=Decimal("3"))
+    session.commit()
+    slash(f"wo create {account_number} meter_changeout", user="U0SUPER")
+    fake_slack.wait_for("response", match="Created")
+    number = latest_order(session).number
+    slash(f"wo assign {number} N1 Tia Tech", user="U0SUPER")
+    fake_slack.wait_for("response", match="assigned")
+    slash(f"wo labor {number} 2.5 1.25 Tia Tech", user="U0CLERK")
+    # 2.5 h × 31.40 + 1.25 h × 47.10 = 78.50 + 58.875 = 137.375, rounded to 137.38.
+    labor = fake_slack.wait_for("response", match="overtime")[0]
+    assert labor.text == f"Work order #{number}: Tia Tech, 2.5 h + 1.25 h overtime = $137.38"
+    slash(f"wo parts {number} CPL-34 2", user="U0CLERK")
+    parts = fake_slack.wait_for("response", match="CPL-34")[0]
+    assert parts.text == f"Work order #{number}: 2 × CPL-34 = $12.80"
+    slash(f"wo parts {number} CPL-34 5", user="U0CLERK")
+    short = fake_slack.wait_for("response", match="on hand")[0]
+    assert "has 1 each on hand" in short.text
+    slash(f"wo costs {number}", user="U0CLERK")
+    costs = fake_slack.wait_for("response", match="costs:")[0]
+    assert costs.text == (f"Work order #{number} costs: labor $137.38, parts $12.80, "
+                          "equipment $0.00, total $150.18")
