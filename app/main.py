@@ -21,12 +21,12 @@ from app.work_orders import pages as work_order_pages
 from chatops import routes as slack_routes
 from sms_flows import routes as sms_routes
 
-#: Paths answered in JSON for programs; everything else is a page for people.
+#: Paths that return JSON for programs. Every other path returns a page for people.
 MACHINE_PATHS = ("/api", "/health", "/stripe", "/twilio", "/slack")
 
 
 class _HidePaymentLinkTokens(logging.Filter):
-    """Mask the token of /pay/<token> in access logs: whoever has it can open the page."""
+    """Mask /pay/<token> tokens in access logs, because anyone with a token can open its page."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):

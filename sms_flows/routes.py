@@ -35,7 +35,7 @@ TWIML = "application/xml"
 
 @router.post("/twilio/sms")
 async def inbound_sms(request: Request) -> Response:
-    """Answer a text: crew phones go to the crew flow, every other number is not registered."""
+    """Reply to a text: crew phones go to the crew flow; other numbers are not registered."""
     form = await request.form()
     rejected = _verify(request, form)
     if rejected is not None:
@@ -62,7 +62,7 @@ async def inbound_sms(request: Request) -> Response:
 def reply_by_sender(session: Session, form: FormData, message_sid: str, sender: str) -> str:
     """Pick the conversation by who sent the text and return its reply.
 
-    A customer flow plugs in here, before the not-registered answer.
+    A customer flow plugs in here, before the not-registered reply.
     """
     body = str(form.get("Body") or "")
     staff = crew.find_crew_member(session, sender)

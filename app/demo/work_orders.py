@@ -130,7 +130,7 @@ def seed_work_orders(session: Session, *, actor: str) -> WorkOrdersDemoReport:
         )
         service.assign(session, order, crew=north, member=people["Tia Reyes"], actor=supervisor)
         if kind == WorkOrderType.REREAD:
-            # Dispatched, so the crew can answer it by text at once; the others wait for
+            # Dispatched, so the crew can reply to it by text at once; the others wait for
             # a supervisor's /upm dispatch.
             service.dispatch(session, order, actor=supervisor)
         report.orders.append(

@@ -39,7 +39,7 @@ class ReadQuality(enum.StrEnum):
 
 
 class MeterStockStatus(enum.StrEnum):
-    """Where a meter is in the storeroom's books; ``MeterInstallation`` says where it serves."""
+    """Where a meter is in the storeroom's books; ``MeterInstallation`` records where it serves."""
 
     IN_STOCK = "in_stock"
     INSTALLED = "installed"

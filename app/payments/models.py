@@ -62,7 +62,7 @@ class Payment(Base):
     provider: Mapped[str] = mapped_column(String(20))
     external_ref: Mapped[str | None] = mapped_column(String(80))
     idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
-    #: What the customer sees, e.g. "Visa ending 4242" or "check 1180"; never a full number.
+    #: The label shown to the customer, e.g. "Visa ending 4242" or "check 1180"; no full number.
     method_label: Mapped[str | None] = mapped_column(String(60))
     bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"))
     received_on: Mapped[dt.date] = mapped_column(Date)
@@ -94,7 +94,10 @@ class Payment(Base):
 
 
 class PaymentStatusChange(Base):
-    """One step of a payment's life, kept so ``succeeded → returned (R01)`` stays visible."""
+    """One step of a payment's life.
+
+    The steps are kept, so a returned draft shows ``succeeded → returned (R01)``.
+    """
 
     __tablename__ = "payment_status_changes"
 

@@ -1,4 +1,4 @@
-"""What an account owes: balance, amount due, due date, past due and last payment."""
+"""The amount an account owes: balance, amount due, due date, past due and last payment."""
 
 from __future__ import annotations
 

@@ -100,7 +100,7 @@ def resolve_to_account(
         )
     if item.kind != SuspenseKind.UNMATCHED_PAYMENT:
         raise Conflict(
-            f"suspense item {item_id} holds no money; close it with a note instead",
+            f"suspense item {item_id} has no money to apply; close it with a note instead",
             code="suspense_no_money",
         )
     from_stripe = (item.detail or {}).get("provider") == "stripe" and item.reference
@@ -169,7 +169,7 @@ def close_without_money(session: Session, item_id: int, *, actor: str, note: str
         )
     if item.kind == SuspenseKind.UNMATCHED_PAYMENT:
         raise Conflict(
-            f"suspense item {item_id} holds {item.amount}; apply it to an account",
+            f"suspense item {item_id} contains {item.amount}; apply it to an account",
             code="suspense_holds_money",
         )
     _close(item, actor=actor, note=note, payment_id=None)

@@ -115,7 +115,7 @@ class WorkOrder(Base):
     __tablename__ = "work_orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: The number people say and text ("1002"); the id plus 1000.
+    #: The number staff and crews use in texts and speech ("1002"): the id plus 1000.
     number: Mapped[int] = mapped_column(Integer, unique=True)
     type: Mapped[WorkOrderType] = mapped_column(str_enum(WorkOrderType, 30))
     status: Mapped[WorkOrderStatus] = mapped_column(str_enum(WorkOrderStatus))

@@ -11,7 +11,7 @@ from app.celery_app import celery_app
 from app.db import session_scope
 from app.work_orders.service import overdue
 
-#: The most order numbers one alert lists; the count covers the rest.
+#: The maximum number of order numbers one alert lists; the count covers the rest.
 LISTED = 20
 
 

@@ -125,11 +125,13 @@ def test_whole_loop_by_text(
     assert order_of(session, number).accepted_at is not None
 
     reply = reply_of(text(TECH_PHONE, f"EnRoute {number}"))
-    assert reply is not None and "in progress" in reply
+    assert reply is not None
+    assert "in progress" in reply
     assert order_of(session, number).status == S.IN_PROGRESS
 
     reply = reply_of(text(TECH_PHONE, f"HOLD {number} parts"))
-    assert reply is not None and "on hold: parts" in reply
+    assert reply is not None
+    assert "on hold: parts" in reply
     assert order_of(session, number).status == S.ON_HOLD
     assert order_of(session, number).hold_reason == "parts"
 
@@ -145,7 +147,8 @@ def test_whole_loop_by_text(
     assert actions == ["create", "assign", "dispatch", "accept", "enroute", "hold", "enroute",
                        "complete"]
     actors = {event.actor for event in order.events[3:]}
-    assert len(actors) == 1 and "Tia Tech" in actors.pop()
+    assert len(actors) == 1
+    assert "Tia Tech" in actors.pop()
     inbound_log = session.scalars(
         select(CrewMessage).where(CrewMessage.direction == "inbound")
     ).all()
@@ -165,7 +168,8 @@ def test_reading_below_last_asks_rollover(
     assert order_of(session, number).status == S.IN_PROGRESS
 
     reply = reply_of(text(TECH_PHONE, f"DONE {number} READ 000012 ROLLOVER"))
-    assert reply is not None and reply.startswith("Completed")
+    assert reply is not None
+    assert reply.startswith("Completed")
     assert order_of(session, number).completion == {"read": "12", "rollover": True}
 
 
@@ -175,9 +179,11 @@ def test_bad_reading_refused_with_reason(
     number = dispatched()
     text(TECH_PHONE, f"ENROUTE {number}")
     reply = reply_of(text(TECH_PHONE, f"DONE {number} READ 45A2"))
-    assert reply is not None and "must be digits only" in reply
+    assert reply is not None
+    assert "must be digits only" in reply
     reply = reply_of(text(TECH_PHONE, f"DONE {number} READ 1234567"))
-    assert reply is not None and "more digits than meter W-100's 6 dials" in reply
+    assert reply is not None
+    assert "more digits than meter W-100's 6 dials" in reply
     assert order_of(session, number).status == S.IN_PROGRESS
     denied = session.scalars(
         select(AuditEvent).where(AuditEvent.outcome == "denied", AuditEvent.action == "sms.done")
@@ -190,7 +196,8 @@ def test_unable_sends_back_for_return_trip(
 ) -> None:
     number = dispatched()
     reply = reply_of(text(TECH_PHONE, f"UNABLE {number} no access"))
-    assert reply is not None and "return trip: no access" in reply
+    assert reply is not None
+    assert "return trip: no access" in reply
     order = order_of(session, number)
     assert order.status == S.SCHEDULED
     assert order.return_trips == 1
@@ -204,7 +211,8 @@ def test_refused_move_changes_nothing(
     # HOLD needs an order in progress; unable() counts a return trip before the
     # state check, and the savepoint must undo that too.
     reply = reply_of(text(TECH_PHONE, f"HOLD {number} parts"))
-    assert reply is not None and "is dispatched; it cannot become on hold" in reply
+    assert reply is not None
+    assert "is dispatched; it cannot become on hold" in reply
     order = order_of(session, number)
     assert order.status == S.DISPATCHED
     assert order.hold_reason is None
@@ -219,7 +227,8 @@ def test_help_lists_commands(text: Callable[..., Any], world: dict[str, Any]) ->
 
 def test_unknown_text_gets_help(text: Callable[..., Any], world: dict[str, Any]) -> None:
     reply = reply_of(text(TECH_PHONE, "where is the truck"))
-    assert reply is not None and reply.startswith("Sorry, that is not a command.")
+    assert reply is not None
+    assert reply.startswith("Sorry, that is not a command.")
 
 
 def test_duplicate_message_sid_acts_once(
@@ -291,7 +300,8 @@ def test_inactive_staff_treated_as_unknown(
     world["tech"].active = False
     session.commit()
     reply = reply_of(text(TECH_PHONE, f"ACCEPT {number}"))
-    assert reply is not None and "not registered" in reply
+    assert reply is not None
+    assert "not registered" in reply
     assert order_of(session, number).accepted_at is None
 
 
@@ -343,9 +353,11 @@ def test_bare_reply_with_one_order_acts(
     number = dispatched()
     dispatched(member="other")
     reply = reply_of(text(TECH_PHONE, "accept"))
-    assert reply is not None and reply.startswith(f"Accepted work order {number}")
+    assert reply is not None
+    assert reply.startswith(f"Accepted work order {number}")
     reply = reply_of(text(TECH_PHONE, "UNABLE locked gate"))
-    assert reply is not None and "return trip: locked gate" in reply
+    assert reply is not None
+    assert "return trip: locked gate" in reply
     assert order_of(session, number).status == S.SCHEDULED
 
 
@@ -386,9 +398,11 @@ def test_changeout_completed_by_text(
     number = order.number
     text(TECH_PHONE, f"ACCEPT {number}")
     reply = reply_of(text(TECH_PHONE, f"ENROUTE {number}"))
-    assert reply is not None and f"DONE {number} OLD <serial> READ" in reply
+    assert reply is not None
+    assert f"DONE {number} OLD <serial> READ" in reply
     wrong = reply_of(text(TECH_PHONE, f"DONE {number} READ 004600"))
-    assert wrong is not None and "needs old_serial, old_read, new_serial, new_read" in wrong
+    assert wrong is not None
+    assert "needs old_serial, old_read, new_serial, new_read" in wrong
     done = reply_of(text(TECH_PHONE, f"done {number} old W-100 read 004600 new W-200 read 0"))
     assert done == f"Completed work order {number}. Thank you."
     session.expire_all()

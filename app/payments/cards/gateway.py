@@ -218,5 +218,5 @@ class StripeGateway:
         except stripe.APIConnectionError as error:
             log.warning("Stripe unreachable (idempotency key %s): %s", key, error)
             raise GatewayUnavailable(
-                f"Stripe did not answer (idempotency key {key}); retry with the same key"
+                f"Stripe did not respond (idempotency key {key}); retry with the same key"
             ) from error

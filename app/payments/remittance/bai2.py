@@ -72,7 +72,7 @@ _CHECK_WITH_BANK = "check the file with the bank before posting it"
 
 
 def parse_bai2(data: str | bytes) -> Bai2File:
-    """Parse a BAI2 file. The module docstring says what is kept and what is reported."""
+    """Parse a BAI2 file. The module docstring lists what is kept and what is reported."""
     lines = split_lines(decode(data))
     records, errors = split_records(lines)
     parser = _Parser(errors, last_line=max(len(lines), 1))
