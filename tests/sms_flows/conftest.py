@@ -32,7 +32,7 @@ OTHER_TECH_PHONE = "+15550100888"
 
 
 class FakeMessagesApi:
-    """Twilio's Messages API reduced to create: records each form and returns the response Twilio would."""
+    """Twilio's Messages API, create only: records each form, responds as Twilio does."""
 
     def __init__(self) -> None:
         self.messages: list[dict[str, str]] = []
