@@ -1,6 +1,7 @@
 """Message catalogs and formatting for customer-facing text in English and Spanish.
 
-The catalogs are gettext ``.po`` files under ``app/locales/<language>/LC_MESSAGES/``.
+The catalogs are gettext ``.po`` files under ``app/locales/<language>/LC_MESSAGES/``,
+one file per part of the product.
 They are read with Babel when first needed and turned into ``Translations`` in memory,
 so a fresh clone needs no compile step. A msgid is the English text itself, so a message
 missing from a catalog still reads in English.
@@ -51,15 +52,37 @@ def normalize_language(language: str | None) -> str:
     return primary if primary in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
 
 
-def catalog_path(language: str) -> Path:
-    """Return the ``.po`` file of a language (of English for an unknown language)."""
-    return LOCALES_DIR / normalize_language(language) / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalog_paths(language: str) -> list[Path]:
+    """Return the ``.po`` files of a language (of English for an unknown language).
+
+    Each part of the product keeps its own file (``messages.po`` for bills and pages,
+    ``ivr.po``, ``sms.po``, ``alerts.po``); together they are one catalog.
+    """
+    folder = LOCALES_DIR / normalize_language(language) / "LC_MESSAGES"
+    return sorted(folder.glob("*.po"))
 
 
 def load_catalog(language: str) -> Catalog:
-    """Read the ``.po`` catalog of a language (of English for an unknown language)."""
-    with catalog_path(language).open("rb") as handle:
-        return read_po(handle, locale=BABEL_LOCALES[normalize_language(language)])
+    """Read every ``.po`` file of a language into one catalog.
+
+    The same msgid in two files must carry the same translation.
+    """
+    locale = BABEL_LOCALES[normalize_language(language)]
+    merged = Catalog(locale=locale, domain=DOMAIN)
+    for path in catalog_paths(language):
+        with path.open("rb") as handle:
+            part = read_po(handle, locale=locale)
+        for message in part:
+            if not message.id:
+                continue
+            earlier = merged.get(message.id, message.context)
+            if earlier is not None and earlier.string != message.string:
+                raise ValueError(
+                    f"{path.name} translates {message.id!r} differently from another "
+                    "catalog file; use one translation or a msgctxt"
+                )
+            merged[message.id] = message
+    return merged
 
 
 @lru_cache(maxsize=len(SUPPORTED_LANGUAGES))

@@ -13,6 +13,7 @@ from app.billing.models import (
 from app.db import Base
 from app.inbound.models import InboundEvent
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
+from app.messaging.models import OutboundMessage, SmsConsent
 from app.meters.models import (
     IntervalRead,
     Meter,
@@ -65,6 +66,7 @@ __all__ = [
     "LedgerAccount",
     "Meter",
     "MeterInstallation",
+    "OutboundMessage",
     "Part",
     "PartUse",
     "Payment",
@@ -81,6 +83,7 @@ __all__ = [
     "SavedCard",
     "ServiceAgreement",
     "SlackApproval",
+    "SmsConsent",
     "Staff",
     "StripeCustomer",
     "SuspenseItem",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -60,6 +61,29 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_from_number: str | None = None
     twilio_api_base: str | None = None
+    #: The number customers text for billing (balance, pay, bill); crews text it too.
+    #: Unset, ``twilio_from_number`` is the billing number.
+    twilio_billing_number: str | None = None
+    #: The number outage, leak and usage alerts come from; unset, the billing number.
+    twilio_alerts_number: str | None = None
+    #: Peers (IP addresses or networks, comma-separated) whose X-Forwarded-Proto and
+    #: X-Forwarded-Host are trusted when a Twilio signature is checked. Empty: none, and
+    #: the signed URL is always ``public_base_url`` and the path.
+    twilio_trusted_proxies: str = ""
+
+    # Customers by phone and text.
+    #: The office number the IVR transfers to and texts name for help.
+    office_phone: str = "+15125550100"
+    office_open: dt.time = dt.time(8, 0)
+    office_close: dt.time = dt.time(17, 0)
+    #: No customer text is sent between these local times, except emergency alerts.
+    quiet_hours_start: dt.time = dt.time(21, 0)
+    quiet_hours_end: dt.time = dt.time(8, 0)
+    #: The payment due reminder goes out this many days before the due date, at this time.
+    reminder_days_before_due: int = 2
+    reminder_time: dt.time = dt.time(8, 0)
+    #: Minutes a "Reply YES to pay" text stays valid.
+    sms_confirm_minutes: int = 10
 
     # The staff Slack bot (HTTP mode). ``slack_api_base`` points the Web API client at a
     # fake Slack in tests; ``slack_alerts_channel`` is a channel id such as C0123ABCD.
@@ -89,6 +113,19 @@ class Settings(BaseSettings):
                 f"UPM_TIMEZONE={value!r} is not an IANA time zone; use a name such as "
                 "'America/Chicago'"
             ) from exc
+        return value
+
+    @field_validator("twilio_trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for part in filter(None, (piece.strip() for piece in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as error:
+                raise ValueError(
+                    f"UPM_TWILIO_TRUSTED_PROXIES entry {part!r} is not an IP address or "
+                    "network; list them separated by commas, such as 10.0.0.5,10.1.0.0/16"
+                ) from error
         return value
 
     @field_validator("currency")
@@ -140,7 +177,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "bill_due_days", "bill_run_chunk_size", "draft_max_returns", "payment_link_hours"
+        "bill_due_days",
+        "bill_run_chunk_size",
+        "draft_max_returns",
+        "payment_link_hours",
+        "reminder_days_before_due",
+        "sms_confirm_minutes",
     )
     @classmethod
     def _check_positive(cls, value: int) -> int:
@@ -155,6 +197,20 @@ class Settings(BaseSettings):
     def today(self) -> dt.date:
         """Return today's date in the utility's time zone (a bill's due date is local)."""
         return dt.datetime.now(self.zone).date()
+
+    @property
+    def billing_number(self) -> str | None:
+        """The number customers text for billing; the general from-number when unset."""
+        return self.twilio_billing_number or self.twilio_from_number
+
+    @property
+    def alerts_number(self) -> str | None:
+        """The number alerts are sent from; the billing number when unset."""
+        return self.twilio_alerts_number or self.billing_number
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return [part.strip() for part in self.twilio_trusted_proxies.split(",") if part.strip()]
 
     @property
     def retry_days(self) -> list[int]:

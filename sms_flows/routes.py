@@ -1,7 +1,7 @@
 """Twilio's SMS webhooks: inbound texts at ``/twilio/sms`` and delivery status callbacks.
 
-Each request is verified first with the SDK's ``RequestValidator`` over the configured
-public URL (``UPM_PUBLIC_BASE_URL`` and the path) and every form field. An inbound text
+Each request is verified first (``app.messaging.twilio_requests``): the SDK's
+``RequestValidator`` over the public URL Twilio called and every form field. An inbound text
 is then claimed by its ``MessageSid``, so Twilio's redelivery of the same message does
 nothing and gets an empty response. Replies always go back as TwiML in the HTTP response,
 never as a separate outbound message.
@@ -16,12 +16,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from app.audit.service import record
 from app.db import session_scope
 from app.inbound.service import claim_event
+from app.messaging.twilio_requests import rejection
 from app.settings import get_settings
 from app.work_orders.dispatch import INBOUND, RECEIVED, CrewMessage, record_status
 from sms_flows import crew
@@ -37,7 +37,7 @@ TWIML = "application/xml"
 async def inbound_sms(request: Request) -> Response:
     """Reply to a text: crew phones go to the crew flow; other numbers are not registered."""
     form = await request.form()
-    rejected = _verify(request, form)
+    rejected = rejection(request, form)
     if rejected is not None:
         return rejected
     message_sid = str(form.get("MessageSid") or "")
@@ -105,7 +105,7 @@ def reply_by_sender(session: Session, form: FormData, message_sid: str, sender: 
 async def message_status(request: Request) -> Response:
     """Store the delivery status Twilio reports for a crew message we sent."""
     form = await request.form()
-    rejected = _verify(request, form)
+    rejected = rejection(request, form)
     if rejected is not None:
         return rejected
     message_sid = str(form.get("MessageSid") or "")
@@ -121,25 +121,6 @@ async def message_status(request: Request) -> Response:
     if not known:
         log.warning("status %s for unknown message %s ignored", status, message_sid)
     return Response(status_code=204)
-
-
-def _verify(request: Request, form: FormData) -> Response | None:
-    """Return an error response unless the request carries a valid Twilio signature."""
-    settings = get_settings()
-    signature = request.headers.get("x-twilio-signature")
-    if not signature:
-        log.warning("Twilio request to %s without X-Twilio-Signature rejected", request.url.path)
-        return _error(400, "twilio_signature_missing", "the X-Twilio-Signature header is missing")
-    if not settings.twilio_auth_token:
-        log.error("Twilio request rejected: UPM_TWILIO_AUTH_TOKEN is not set")
-        return _error(403, "twilio_not_configured", "Twilio requests are not accepted here")
-    url = settings.public_base_url.rstrip("/") + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
-    if not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
-        log.warning("Twilio request to %s with an invalid signature rejected", request.url.path)
-        return _error(403, "twilio_signature_invalid", "the X-Twilio-Signature is invalid")
-    return None
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

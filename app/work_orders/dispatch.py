@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from celery import shared_task
 from sqlalchemy import ForeignKey, String, Text, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 
 from app.db import Base, UTCDateTime, session_scope, utcnow
+from app.messaging.twilio_client import twilio_client
 from app.meters.models import Meter
 from app.premises.models import Premise
 from app.settings import get_settings
@@ -206,45 +203,6 @@ def _create_message(
         log.error("sending a crew message failed: %s", type(error).__name__)
         return FAILED, None, f"{type(error).__name__}: {error}"[:200]
     return str(created.status or "queued"), created.sid, None
-
-
-def twilio_client() -> Client:
-    """Build a Twilio REST client from the settings.
-
-    With ``UPM_TWILIO_API_BASE`` set, a custom ``http_client`` rewrites the scheme and
-    host of every request the SDK makes (``https://api.twilio.com`` and the other
-    ``*.twilio.com`` domains) to that base, so no request reaches Twilio. The custom
-    http client is used rather than setting ``client.api.base_url`` because it covers
-    every domain of the SDK, not only the one set by hand.
-    """
-    settings = get_settings()
-    base = settings.twilio_api_base
-    http_client = RebasedHttpClient(base, timeout=10) if base else TwilioHttpClient(timeout=10)
-    return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
-
-
-_TWILIO_HOST = re.compile(r"(^|\.)twilio\.com$")
-
-
-class RebasedHttpClient(TwilioHttpClient):
-    """The SDK's HTTP client with Twilio's hosts replaced by a configured base URL."""
-
-    def __init__(self, base: str, **options: Any) -> None:
-        super().__init__(**options)
-        self.base = base
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        return super().request(method, rebased_url(url, self.base), *args, **kwargs)
-
-
-def rebased_url(url: str, base: str) -> str:
-    """Return ``url`` with its Twilio host replaced by ``base``'s scheme, host and path."""
-    parts = urlsplit(url)
-    if not _TWILIO_HOST.search(parts.hostname or ""):
-        raise ValueError(f"not a Twilio API address: {parts.hostname!r}")
-    target = urlsplit(base)
-    path = target.path.rstrip("/") + parts.path
-    return urlunsplit((target.scheme, target.netloc, path, parts.query, parts.fragment))
 
 
 #: Twilio's statuses before the final one, in the order a message passes them. Status

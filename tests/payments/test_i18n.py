@@ -35,10 +35,12 @@ def catalog_messages(language: str) -> dict[str, str]:
 
 
 def used_msgids() -> set[str]:
-    """Extract every msgid that the code under app/ and the templates pass to gettext."""
+    """Extract every msgid that the code and the templates pass to gettext."""
     found: set[str] = set()
     sources = [
         ("app", [("**.py", "python")]),
+        ("ivr_flows", [("**.py", "python")]),
+        ("sms_flows", [("**.py", "python")]),
         ("templates", [("**.html", "jinja2.ext:babel_extract"),
                        ("**.txt", "jinja2.ext:babel_extract")]),
     ]

@@ -250,7 +250,7 @@ def test_unsigned_request_rejected(
     number = dispatched()
     params = inbound(TECH_PHONE, f"ACCEPT {number}")
     response = client.post("/twilio/sms", data=params)
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert response.json()["code"] == "twilio_signature_missing"
     assert order_of(session, number).accepted_at is None
 

@@ -1,0 +1,1 @@
+"""Customer messages: consent per program, outbound texts and alerts, Twilio plumbing."""
