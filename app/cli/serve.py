@@ -12,4 +12,6 @@ def serve_command(
     """Serve the API, its docs at /docs, and the account pages."""
     import uvicorn
 
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port)
+    # Forwarded headers are not applied to the request by uvicorn: the Twilio signature
+    # check trusts them only from UPM_TWILIO_TRUSTED_PROXIES (app/messaging/twilio_requests).
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, proxy_headers=False)

@@ -1,6 +1,6 @@
 """Who a caller or texter is: a verified phone contact, or an account number and ZIP code.
 
-Nothing about an account is said or changed before one of these checks succeeds. A
+Nothing about an account is read out, sent or changed before one of these checks succeeds. A
 number that is an unverified contact counts as unknown.
 """
 
@@ -43,8 +43,8 @@ def account_by_number_and_zip(session: Session, number: str, zip_code: str) -> A
         compact = validate_account_number(number)
     except InvalidInput:
         return None
-    wanted = zip_code.strip()[:5]
-    if len(wanted) != 5 or not wanted.isdigit():
+    expected_zip = zip_code.strip()[:5]
+    if len(expected_zip) != 5 or not expected_zip.isdigit():
         return None
     account = session.scalar(select(Account).where(Account.number == compact))
     if account is None:
@@ -54,4 +54,4 @@ def account_by_number_and_zip(session: Session, number: str, zip_code: str) -> A
         .join(ServiceAgreement, ServiceAgreement.premise_id == Premise.id)
         .where(ServiceAgreement.account_id == account.id)
     )
-    return account if any(z[:5] == wanted for z in zips) else None
+    return account if any(z[:5] == expected_zip for z in zips) else None

@@ -1,7 +1,7 @@
 """Checking that a request really comes from Twilio, before anything else happens.
 
 Twilio signs the full URL it called and every form field. Behind a TLS-terminating
-proxy the app sees ``http://internal-host/...``, so the URL to check is built from the
+proxy the app receives ``http://internal-host/...``, so the URL to check is built from the
 configured public base URL, or from ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` only
 when the request comes straight from a configured trusted proxy. The SDK's
 ``RequestValidator`` does the check: it is given the multi-valued form (repeated keys
