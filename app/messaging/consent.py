@@ -38,9 +38,7 @@ def programs_for_number(to_number: str | None) -> list[Program]:
 def is_opted_out(session: Session, phone: str, program: Program) -> bool:
     """Return True when ``phone`` opted out of ``program``."""
     found = session.scalar(
-        select(SmsConsent.opted_out).where(
-            SmsConsent.phone == phone, SmsConsent.program == program
-        )
+        select(SmsConsent.opted_out).where(SmsConsent.phone == phone, SmsConsent.program == program)
     )
     return bool(found)
 
@@ -65,8 +63,15 @@ def _set(
         insert_ignoring_duplicates(
             session,
             SmsConsent,
-            [{"phone": phone, "program": program, "opted_out": opted_out,
-              "source": source, "changed_at": now}],
+            [
+                {
+                    "phone": phone,
+                    "program": program,
+                    "opted_out": opted_out,
+                    "source": source,
+                    "changed_at": now,
+                }
+            ],
             ["phone", "program"],
         )
         consent = session.scalars(
@@ -86,8 +91,13 @@ def _set(
         outcome="done",
         arguments={"programs": [p.value for p in programs], "source": source},
     )
-    log.info("%s for %s: %s (%s)", action, masked_phone(phone),
-             ",".join(p.value for p in programs), source)
+    log.info(
+        "%s for %s: %s (%s)",
+        action,
+        masked_phone(phone),
+        ",".join(p.value for p in programs),
+        source,
+    )
 
 
 def masked_phone(phone: str) -> str:
