@@ -21,6 +21,7 @@ def make_celery(settings: Settings) -> Celery:
             "app.payments.tasks",
             "app.work_orders.tasks",
             "app.work_orders.dispatch",
+            "app.messaging.sending",
             "chatops.tasks",
         ],
     )

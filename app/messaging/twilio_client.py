@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.message import MessageInstance
 
 from app.settings import get_settings
 
@@ -25,6 +26,14 @@ def twilio_client() -> Client:
     base = settings.twilio_api_base
     http_client = RebasedHttpClient(base, timeout=10) if base else TwilioHttpClient(timeout=10)
     return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
+
+
+def create_message(to_number: str, from_number: str | None, body: str) -> MessageInstance:
+    """Send a text through the Messages API, asking for status callbacks to our webhook."""
+    base = get_settings().public_base_url.rstrip("/")
+    return twilio_client().messages.create(
+        to=to_number, from_=from_number, body=body, status_callback=f"{base}/twilio/sms/status"
+    )
 
 
 _TWILIO_HOST = re.compile(r"(^|\.)twilio\.com$")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from app.db import Base, UTCDateTime, session_scope, utcnow
-from app.messaging.twilio_client import twilio_client
+from app.messaging.twilio_client import create_message
 from app.meters.models import Meter
 from app.premises.models import Premise
 from app.settings import get_settings
@@ -186,14 +186,8 @@ def _create_message(
     to_number: str, from_number: str | None, body: str
 ) -> tuple[str, str | None, str | None]:
     """Call the Messages API; return the status, the SID and an error for the log."""
-    settings = get_settings()
     try:
-        created = twilio_client().messages.create(
-            to=to_number,
-            from_=from_number,
-            body=body,
-            status_callback=f"{settings.public_base_url.rstrip('/')}/twilio/sms/status",
-        )
+        created = create_message(to_number, from_number, body)
     except TwilioRestException as error:
         log.error("Twilio rejected a crew message: HTTP %s, code %s", error.status, error.code)
         return FAILED, None, f"Twilio error {error.code}: {error.msg}"[:200]

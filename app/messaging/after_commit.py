@@ -1,0 +1,52 @@
+"""Celery tasks queued by a transaction, sent only once that transaction commits.
+
+A task queued inside a transaction that then rolls back would send a text about a
+decision that never happened, and a task sent before the commit could run before its
+rows are visible. So the session collects the calls and sends them from its
+``after_commit`` event; the outer transaction's rollback drops them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+#: The session.info key of the pending calls: (task name, args, eta).
+_PENDING = "messaging_tasks_after_commit"
+_LISTENING = "messaging_tasks_listening"
+
+
+def apply_after_commit(
+    session: Session, task_name: str, args: list[Any], *, eta: dt.datetime | None = None
+) -> None:
+    """Send the Celery task ``task_name`` with ``args`` once the session commits."""
+    if not session.info.get(_LISTENING):
+        # The listeners stay for the session's life, and each commit clears the list.
+        event.listen(session, "after_commit", _on_commit)
+        event.listen(session, "after_soft_rollback", _on_rollback)
+        session.info[_LISTENING] = True
+    session.info.setdefault(_PENDING, []).append((task_name, args, eta))
+
+
+def _on_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    # The task is looked up on upm's Celery app, which runs it eagerly without Redis
+    # and sends it to the broker with it.
+    from app.celery_app import celery_app
+
+    if any(task_name not in celery_app.tasks for task_name, _, _ in pending):
+        # The web app and commands do not import every task module; the include list does.
+        celery_app.loader.import_default_modules()
+    for task_name, args, eta in pending:
+        celery_app.tasks[task_name].apply_async(args, eta=eta)
+
+
+def _on_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        # Only the outer transaction counts; a savepoint's rollback leaves it pending.
+        session.info.pop(_PENDING, None)
