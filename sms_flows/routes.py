@@ -21,6 +21,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from app.audit.service import record
 from app.db import session_scope
 from app.inbound.service import claim_event
+from app.messaging.delivery import record_delivery_status
 from app.messaging.twilio_requests import rejection
 from app.settings import get_settings
 from app.work_orders.dispatch import INBOUND, RECEIVED, CrewMessage, record_status
@@ -103,7 +104,7 @@ def reply_by_sender(session: Session, form: FormData, message_sid: str, sender: 
 
 @router.post("/twilio/sms/status")
 async def message_status(request: Request) -> Response:
-    """Store the delivery status Twilio reports for a crew message we sent."""
+    """Store the delivery status Twilio reports for a crew or customer message we sent."""
     form = await request.form()
     rejected = rejection(request, form)
     if rejected is not None:
@@ -113,9 +114,13 @@ async def message_status(request: Request) -> Response:
     if not message_sid or not status:
         return _error(400, "twilio_form_incomplete", "MessageSid and MessageStatus are required")
 
+    error_code = str(form.get("ErrorCode") or "") or None
+
     def store() -> bool:
         with session_scope() as session:
-            return record_status(session, message_sid, status)
+            return record_status(session, message_sid, status) or record_delivery_status(
+                session, message_sid, status, error_code
+            )
 
     known = await run_in_threadpool(store)
     if not known:
