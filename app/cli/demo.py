@@ -12,6 +12,7 @@ from app.audit.service import cli_actor
 from app.billing.periods import parse_period, previous_full_month
 from app.billing.run import BillRunSummary, run_bill_run
 from app.cli.common import clear_errors, console
+from app.cli.demo_phones import start_phone_demo
 from app.db import get_session_factory, session_scope
 from app.demo.channels import apply_demo_secrets
 from app.demo.payments import PaymentsDemoReport, demo_payments_present, seed_payments
@@ -205,6 +206,7 @@ def demo_command(
         print_payments_summary(payments)
     if crews is not None:
         print_work_orders_summary(crews)
+    start_phone_demo(settings, serve=serve)
     if serve:
         applied = apply_demo_secrets()
         if applied:
