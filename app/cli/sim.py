@@ -15,6 +15,7 @@ import typer
 from defusedxml import ElementTree
 from twilio.request_validator import RequestValidator
 
+from app.cli.sim_call import call_command
 from app.demo.channels import demo_secret
 from app.demo.work_orders import DEMO_SLACK_TEAM, DEMO_SUPERVISOR
 from app.settings import get_settings
@@ -24,6 +25,8 @@ sim_app = typer.Typer(
 )
 
 SMS_PATH = "/twilio/sms"
+
+sim_app.command("call")(call_command)
 
 
 @sim_app.command("sms")
