@@ -12,6 +12,17 @@ from celery import Celery
 import app.models as _all_models  # noqa: F401
 from app.settings import Settings, get_settings
 
+#: Periodic tasks run by ``celery -A app.celery_app beat``, in seconds. Each task is
+#: idempotent, so a run that is missed or repeated texts nobody twice.
+BEAT_SCHEDULE = {
+    # Texts deferred past quiet hours, and any whose send task was lost.
+    "send-due-texts": {"task": "messaging.send_due_texts", "schedule": 60.0},
+    # Payment notices written in bulk (lockbox files) or left by a failed delivery.
+    "deliver-payment-notices": {"task": "messaging.deliver_payment_notices", "schedule": 60.0},
+    # Payment due reminders; one goes out within 5 minutes of its local reminder time.
+    "queue-due-reminders": {"task": "messaging.queue_due_reminders", "schedule": 300.0},
+}
+
 
 def make_celery(settings: Settings) -> Celery:
     application = Celery(
@@ -22,7 +33,10 @@ def make_celery(settings: Settings) -> Celery:
             "app.work_orders.tasks",
             "app.work_orders.dispatch",
             "app.messaging.sending",
+            "app.messaging.bill_alerts",
+            "app.messaging.payment_alerts",
             "chatops.tasks",
+            "sms_flows.tasks",
         ],
     )
     if settings.redis_url:
@@ -46,6 +60,7 @@ def make_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         timezone=settings.timezone,
         enable_utc=True,
+        beat_schedule=BEAT_SCHEDULE,
     )
     return application
 

@@ -37,6 +37,7 @@ from app.billing.writer import write_bills, write_exceptions
 from app.db import utcnow
 from app.errors import InvalidInput, NotFound
 from app.ledger.chart import ensure_chart
+from app.messaging.bill_alerts import bill_ready_after_commit
 from app.premises.models import Premise, ServiceAgreement
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,9 @@ def run_bill_run(
 
     with factory.begin() as session:
         run = session.get_one(BillRun, run_id)
+        if run.status != BillRunStatus.COMPLETED:
+            # Once per run, however often it is resumed; a repeat would queue nothing new.
+            bill_ready_after_commit(session, run_id)
         run.status = BillRunStatus.COMPLETED
         run.finished_at = utcnow()
         summary = summarize(session, run_id)
@@ -260,7 +264,8 @@ def bill_account(
     data = load_chunk(session, context, [account_id])
     result = bill_accounts(context, data, [account_id])
     chart = ensure_chart(session)
-    write_bills(session, context, chart, result.bills)
+    if write_bills(session, context, chart, result.bills):
+        bill_ready_after_commit(session, run.id, [account_id])
     write_exceptions(session, context, [account_id], result)
     record(
         session,

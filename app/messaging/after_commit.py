@@ -22,13 +22,18 @@ _LISTENING = "messaging_tasks_listening"
 def apply_after_commit(
     session: Session, task_name: str, args: list[Any], *, eta: dt.datetime | None = None
 ) -> None:
-    """Send the Celery task ``task_name`` with ``args`` once the session commits."""
+    """Send the Celery task ``task_name`` with ``args`` once the session commits.
+
+    The same task with the same arguments and ETA is sent once per transaction.
+    """
     if not session.info.get(_LISTENING):
         # The listeners stay for the session's life, and each commit clears the list.
         event.listen(session, "after_commit", _on_commit)
         event.listen(session, "after_soft_rollback", _on_rollback)
         session.info[_LISTENING] = True
-    session.info.setdefault(_PENDING, []).append((task_name, args, eta))
+    pending = session.info.setdefault(_PENDING, [])
+    if (task_name, args, eta) not in pending:
+        pending.append((task_name, args, eta))
 
 
 def _on_commit(session: Session) -> None:

@@ -22,6 +22,7 @@ from app.bulk import allocate_ids, insert_rows, matching
 from app.db import utcnow
 from app.ledger.chart import CASH, RECEIVABLES, ensure_chart
 from app.ledger.models import EntryKind, JournalEntry, Posting
+from app.messaging.payment_alerts import deliver_after_commit
 from app.payments.models import (
     NoticeKind,
     Payment,
@@ -200,3 +201,5 @@ def _post_chunk(
     insert_rows(session, Payment, rows)
     insert_rows(session, PaymentStatusChange, history)
     insert_rows(session, PaymentNotice, notices)
+    if notices:
+        deliver_after_commit(session)

@@ -23,6 +23,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.ledger.chart import CASH, FEES, RECEIVABLES
 from app.ledger.models import EntryKind, JournalEntry
 from app.ledger.service import PostingLine, account_balance, post_entry, reverse_entry
+from app.messaging.payment_alerts import deliver_after_commit
 from app.payments.models import (
     NoticeKind,
     Payment,
@@ -403,6 +404,7 @@ def queue_notice(
 ) -> bool:
     """Queue a customer notice once per key; the messaging outbox delivers it.
 
+    The texted kinds go out once the transaction commits (``app.messaging.payment_alerts``).
     Returns False when the notice was already queued.
     """
     if payment is not None:
@@ -417,4 +419,7 @@ def queue_notice(
         "payload": payload,
         "created_at": utcnow(),
     }
-    return insert_ignoring_duplicates(session, PaymentNotice, [row], ["notice_key"]) == 1
+    queued = insert_ignoring_duplicates(session, PaymentNotice, [row], ["notice_key"]) == 1
+    if queued:
+        deliver_after_commit(session)
+    return queued
