@@ -282,7 +282,9 @@ class _Player:
         error_type: str | None = None
         for attempt in range(1, base.max_attempts + 1):
             prompt = replace(base, attempt=attempt)
-            self.prompts(verb, "payment-card-number", error_type, attempt)
+            if not self.play_prompt(verb, "payment-card-number", error_type, attempt):
+                note = "Twilio asks for the card number"
+                self.hear(Heard("note", note if error_type is None else f"{note} ({error_type})"))
             entry = self.phone.card_number(prompt)
             if entry.hung_up:
                 return {**fields, "Result": "caller-hung-up"}
@@ -296,8 +298,9 @@ class _Player:
             if card is None:
                 error_type = "invalid-card-number"
                 continue
+            asked = self.card_details(verb, attempt)
             outcome = self.connector.process(prompt, card)
-            fields.update(_card_fields(card))
+            fields.update(_card_fields(card, asked))
             if outcome.error is not None:
                 fields.update(
                     Result="payment-connector-error",
@@ -315,8 +318,26 @@ class _Player:
             return fields
         return {**fields, "Result": "too-many-failed-attempts"}
 
-    def prompts(self, verb: Element, wanted: str, error_type: str | None, attempt: int) -> None:
-        """Play the app's ``<Prompt>`` for this step, error and attempt, or say what Twilio asks.
+    def card_details(self, verb: Element, attempt: int) -> set[str]:
+        """Play the prompts after the card number, which the caller answers with test values.
+
+        Returns the steps asked: the expiry always, the security code and the ZIP code
+        unless ``securityCode`` or ``postalCode`` is ``false``.
+        """
+        month, year = CARD_EXPIRY
+        steps = [("expiration-date", month + year)]
+        if verb.get("securityCode", "true").lower() != "false":
+            steps.append(("security-code", CARD_SECURITY_CODE))
+        if verb.get("postalCode", "true").lower() != "false":
+            steps.append(("postal-code", CARD_POSTAL_CODE))
+        for step, keys in steps:
+            self.play_prompt(verb, step, None, attempt)
+            self.hear(Heard("note", f"the caller keys {keys}"))
+        self.play_prompt(verb, "payment-processing", None, attempt)
+        return {step for step, _ in steps}
+
+    def play_prompt(self, verb: Element, wanted: str, error_type: str | None, attempt: int) -> bool:
+        """Play the app's ``<Prompt>`` for this step, error and attempt; False if it has none.
 
         A prompt with an ``errorType`` plays only after that error and one with an
         ``attempt`` list only on those attempts; after an error with no prompt of its own,
@@ -330,12 +351,11 @@ class _Player:
         ]
         chosen = [p for p in candidates if error_type in (p.get("errorType") or "").split()]
         chosen = chosen or [p for p in candidates if not p.get("errorType")]
-        if chosen:
-            for child in chosen[0]:
-                self.speak(child)
-            return
-        note = "Twilio asks for the card number"
-        self.hear(Heard("note", note if error_type is None else f"{note} again ({error_type})"))
+        if not chosen:
+            return False
+        for child in chosen[0]:
+            self.speak(child)
+        return True
 
     def url(self, target: str | None) -> str:
         """Resolve an action or Redirect URL against the document's URL, as Twilio does."""
@@ -373,15 +393,18 @@ def _card(number: str, valid_types: tuple[str, ...]) -> Card | None:
     return Card(number, brand, month, year, CARD_SECURITY_CODE, CARD_POSTAL_CODE)
 
 
-def _card_fields(card: Card) -> dict[str, str]:
+def _card_fields(card: Card, asked: set[str]) -> dict[str, str]:
     """Return the card fields Twilio posts to the action: masked number, type, expiry, ZIP."""
-    return {
+    fields = {
         "PaymentCardNumber": card.masked,
         "PaymentCardType": card.brand,
         "ExpirationDate": card.exp_month + card.exp_year,
-        "PaymentCardPostalCode": card.postal_code,
-        "SecurityCode": "x" * len(card.security_code),
     }
+    if "postal-code" in asked:
+        fields["PaymentCardPostalCode"] = card.postal_code
+    if "security-code" in asked:
+        fields["SecurityCode"] = "x" * len(card.security_code)
+    return fields
 
 
 def _luhn_valid(number: str) -> bool:

@@ -182,6 +182,8 @@ PAY = (
     "</Prompt>"
     '<Prompt for="payment-card-number" errorType="invalid-card-number">'
     '<Say language="en-US">That card number is not valid.</Say></Prompt>'
+    '<Prompt for="expiration-date"><Say language="en-US">Enter the expiry.</Say></Prompt>'
+    '<Prompt for="payment-processing"><Say language="en-US">Please wait.</Say></Prompt>'
     '<Parameter name="account" value="100000017"/></Pay></Response>'
 )
 
@@ -190,7 +192,14 @@ def test_pay_success_posts_masked_fields() -> None:
     connector = CannedConnector()
     turn, _ = play(PAY.format(attempts=1), VISA, connector=connector)
 
-    assert turn.heard == [Heard("say", "Enter your card number.", "en-US", None)]
+    assert turn.heard == [
+        Heard("say", "Enter your card number.", "en-US", None),
+        Heard("say", "Enter the expiry.", "en-US", None),
+        Heard("note", "the caller keys 1230"),
+        Heard("note", "the caller keys 123"),
+        Heard("note", "the caller keys 78701"),
+        Heard("say", "Please wait.", "en-US", None),
+    ]
     prompt, card = connector.requests[0]
     assert prompt.charge_amount == Decimal("84.12")
     assert prompt.connector == "Stripe"
@@ -217,7 +226,7 @@ def test_pay_asks_again_after_invalid() -> None:
     # The first number fails the Luhn check (last digit changed).
     turn, phone = play(PAY.format(attempts=2), "4242424242424241", VISA, connector=connector)
 
-    assert [line.text for line in turn.heard] == [
+    assert [line.text for line in turn.heard][:2] == [
         "Enter your card number.",
         "That card number is not valid.",
     ]
@@ -289,4 +298,21 @@ def test_pay_tokenize_returns_token() -> None:
     assert connector.requests[0][0].token_type == "payment-method"
     assert turn.next is not None
     assert turn.next.params["PaymentToken"] == "pm_TEST0001"
-    assert turn.heard == [Heard("note", "Twilio asks for the card number")]
+    assert turn.heard[0] == Heard("note", "Twilio asks for the card number")
+
+
+def test_pay_without_code_and_zip() -> None:
+    twiml = (
+        '<Response><Pay action="/p" chargeAmount="5" securityCode="false" postalCode="false"/>'
+        "</Response>"
+    )
+    turn, _ = play(twiml, VISA)
+
+    assert [line.text for line in turn.heard] == [
+        "Twilio asks for the card number",
+        "the caller keys 1230",
+    ]
+    assert turn.next is not None
+    assert "SecurityCode" not in turn.next.params
+    assert "PaymentCardPostalCode" not in turn.next.params
+    assert turn.next.params["ExpirationDate"] == "1230"
