@@ -16,6 +16,7 @@ from defusedxml import ElementTree
 from twilio.request_validator import RequestValidator
 
 from app.cli.sim_call import call_command
+from app.cli.sim_outbound import last_outbound_id, print_new_outbound
 from app.demo.channels import demo_secret
 from app.demo.work_orders import DEMO_SLACK_TEAM, DEMO_SUPERVISOR
 from app.settings import get_settings
@@ -40,9 +41,16 @@ def sms_command(
         None, help="MessageSid to send; a new random one by default (repeat one to test "
         "redelivery)."
     ),
+    to: str | None = typer.Option(
+        None, help="The number texted; default UPM_TWILIO_BILLING_NUMBER or the from-number."
+    ),
+    wait: float = typer.Option(
+        2.0, min=0, help="Seconds to wait for texts the app queues to PHONE after the reply."
+    ),
 ) -> None:
-    """Post a signed inbound text to the app and print the reply it returns."""
+    """Post a signed inbound text to the app, print its reply and the texts it queued."""
     settings = get_settings()
+    after_id = last_outbound_id(phone)
     auth_token = settings.twilio_auth_token
     if not auth_token:
         auth_token = demo_secret("UPM_TWILIO_AUTH_TOKEN")
@@ -51,7 +59,7 @@ def sms_command(
         "MessageSid": message_sid or f"SM{uuid.uuid4().hex}",
         "AccountSid": settings.twilio_account_sid or "AC" + "0" * 32,
         "From": phone,
-        "To": settings.twilio_from_number or "",
+        "To": to or settings.billing_number or "",
         "Body": text,
         "NumMedia": "0",
     }
@@ -81,6 +89,8 @@ def sms_command(
         typer.echo(f"HTTP {status}: {body}", err=True)
         raise typer.Exit(1)
     typer.echo(_reply_text(body))
+    if after_id is not None:
+        print_new_outbound(phone, after_id, wait)
 
 
 @sim_app.command("slack")
