@@ -1,5 +1,5 @@
-"""Fixtures for the demo's simulators: Twilio settings, the app served on 127.0.0.1, and
-localstripe from the payment tests."""
+"""Fixtures for the demo's simulators: Twilio settings, the app served on 127.0.0.1, the
+command runner of the CLI tests and localstripe from the payment tests."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import uvicorn
 
 from app.main import create_app
 from app.settings import get_settings
+from tests.cli.conftest import upm  # noqa: F401
 from tests.payments.conftest import localstripe, localstripe_url, stripe_settings  # noqa: F401
 
 AUTH_TOKEN = "test-auth-token-for-signatures"
