@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.messaging.segments import (
+    AVOIDABLE_NON_GSM,
     GSM7_BASIC,
     GSM7_EXTENSION,
     GSM7_MULTI_SEGMENT,
@@ -11,6 +12,7 @@ from app.messaging.segments import (
     UCS2_SINGLE_SEGMENT,
     Encoding,
     SegmentCount,
+    avoidable_characters,
     count_segments,
 )
 
@@ -21,7 +23,9 @@ __all__ = [
     "GSM7_SINGLE_SEGMENT",
     "UCS2_MULTI_SEGMENT",
     "UCS2_SINGLE_SEGMENT",
+    "AVOIDABLE_NON_GSM",
     "Encoding",
     "SegmentCount",
+    "avoidable_characters",
     "count_segments",
 ]

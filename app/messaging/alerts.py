@@ -35,10 +35,6 @@ from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-#: Spaces that Babel puts in formatted times and amounts. They are outside GSM-7, so one
-#: would send the whole text in UCS-2 at less than half the characters per segment.
-_WIDE_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
-
 
 @dataclass(frozen=True)
 class AccountPhones:
@@ -86,7 +82,9 @@ def render_alert(template: str, language: str, **values: Any) -> str:
     values.setdefault("utility", settings.utility_name)
     values.setdefault("phone", display_phone(settings.office_phone))
     text = jinja_environment(language).get_template(f"alerts/{template}.txt").render(**values)
-    return " ".join(text.translate(_WIDE_SPACES).split())
+    # str.split() also splits at the no-break spaces Babel puts in times ("4:07\u202fPM").
+    # They are outside GSM-7, and one would send the whole text as UCS-2.
+    return " ".join(text.split())
 
 
 def display_phone(phone: str) -> str:

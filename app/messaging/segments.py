@@ -93,3 +93,26 @@ def _pack(encoding: Encoding, costs: list[int], single: int, multi: int) -> Segm
             used = 0
         used += cost
     return SegmentCount(encoding, segments, units)
+
+
+#: Characters outside GSM-7 that word processors and Babel put in text, each with the
+#: GSM-7 character that reads the same. One of them sends a whole message as UCS-2.
+AVOIDABLE_NON_GSM = {
+    "\u2018": "'",  # left single quotation mark
+    "\u2019": "'",  # right single quotation mark, the curly apostrophe
+    "\u201c": '"',  # left double quotation mark
+    "\u201d": '"',  # right double quotation mark
+    "\u2013": "-",  # en dash
+    "\u2014": "-",  # em dash
+    "\u2026": "...",  # horizontal ellipsis
+    "\u2022": "*",  # bullet
+    "\u00a0": " ",  # no-break space
+    "\u202f": " ",  # narrow no-break space
+    "\u2009": " ",  # thin space
+    "\u200b": "",  # zero-width space
+}
+
+
+def avoidable_characters(text: str) -> list[str]:
+    """Return the characters of ``text`` in ``AVOIDABLE_NON_GSM``, in order of appearance."""
+    return [char for char in text if char in AVOIDABLE_NON_GSM]
