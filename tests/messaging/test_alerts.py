@@ -57,6 +57,12 @@ def no_quiet_hours(twilio: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch) -> 
     get_settings.cache_clear()
 
 
+@pytest.fixture(params=["en", "es"])
+def language(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs in English and in Spanish."""
+    return str(request.param)
+
+
 @pytest.fixture
 def city(session: Session) -> City:
     return City(session)
@@ -101,7 +107,6 @@ BILL_READY = {
 }
 
 
-@pytest.mark.parametrize("language", ["en", "es"])
 def test_bill_ready_after_bill_run(
     session: Session,
     session_factory: sessionmaker[Session],
@@ -186,7 +191,6 @@ DUE_REMINDER = {
 }
 
 
-@pytest.mark.parametrize("language", ["en", "es"])
 def test_due_reminder_at_local_time(
     session: Session,
     city: City,
@@ -300,7 +304,6 @@ PAYMENT_RECEIVED = {
 }
 
 
-@pytest.mark.parametrize("language", ["en", "es"])
 def test_payment_received_texted(
     session: Session,
     household: Callable[[str], Account],
@@ -348,7 +351,6 @@ def decline(session: Session, account: Account, channel: PaymentChannel) -> None
     session.commit()
 
 
-@pytest.mark.parametrize("language", ["en", "es"])
 def test_payment_declined_texted(
     session: Session,
     household: Callable[[str], Account],
@@ -363,7 +365,6 @@ def test_payment_declined_texted(
     assert_texted(twilio, expected)
 
 
-@pytest.mark.parametrize("language", ["en", "es"])
 def test_autopay_decline_texted(
     session: Session,
     household: Callable[[str], Account],
@@ -388,7 +389,6 @@ PAYMENT_RETURNED = {
 }
 
 
-@pytest.mark.parametrize("language", ["en", "es"])
 def test_payment_returned_texted(
     session: Session,
     household: Callable[[str], Account],
@@ -432,7 +432,6 @@ AUTOPAY_SUSPENDED = {
 }
 
 
-@pytest.mark.parametrize("language", ["en", "es"])
 def test_autopay_suspended_texted(
     session: Session,
     household: Callable[[str], Account],
@@ -522,7 +521,6 @@ HIGH_USAGE = {
 }
 
 
-@pytest.mark.parametrize("language", ["en", "es"])
 def test_leak_alert(
     session: Session,
     household: Callable[[str], Account],
@@ -548,7 +546,6 @@ def test_leak_alert(
     assert {m.program for m in messages(session)} == {Program.ALERTS}
 
 
-@pytest.mark.parametrize("language", ["en", "es"])
 def test_high_usage_alert(
     session: Session,
     household: Callable[[str], Account],
@@ -622,7 +619,6 @@ OUTAGE = {
 }
 
 
-@pytest.mark.parametrize("language", ["en", "es"])
 def test_outage_alert_in_quiet_hours(
     session: Session,
     household: Callable[[str], Account],
