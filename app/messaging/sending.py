@@ -38,6 +38,8 @@ UNSUBSCRIBED = "21610"
 #: Messages sent per run of the periodic sweep.
 SWEEP_BATCH = 500
 
+_warned_not_configured = False
+
 
 @shared_task(name=SEND_TASK, bind=True)
 def send_text(task: Task, message_id: int) -> str:
@@ -91,7 +93,7 @@ def _claim(session: Session, message: OutboundMessage) -> str:
     message.updated_at = utcnow()
     if is_opted_out(session, message.to_number, message.program):
         message.status = SUPPRESSED
-        message.error = f"{message.to_number[-4:]} opted out of {message.program.value} texts"
+        message.error = f"opted out of {message.program.value} texts"
         log.info(
             "text %s to %s suppressed: opted out of %s",
             message.id,
@@ -100,16 +102,24 @@ def _claim(session: Session, message: OutboundMessage) -> str:
         )
         return message.status
     if not (settings.twilio_account_sid and settings.twilio_auth_token):
-        message.status = NOT_CONFIGURED
-        message.error = "UPM_TWILIO_ACCOUNT_SID or UPM_TWILIO_AUTH_TOKEN is not set"
-        log.warning("text %s not sent: Twilio is not configured", message.id)
-        return message.status
+        return _not_configured(
+            message, "UPM_TWILIO_ACCOUNT_SID or UPM_TWILIO_AUTH_TOKEN is not set"
+        )
     if not message.from_number:
-        message.status = NOT_CONFIGURED
-        message.error = "no number to send from: set UPM_TWILIO_FROM_NUMBER"
-        log.warning("text %s not sent: no from number for %s", message.id, message.program)
-        return message.status
+        return _not_configured(message, "no number to send from: set UPM_TWILIO_FROM_NUMBER")
     message.status = SENDING
+    return message.status
+
+
+def _not_configured(message: OutboundMessage, reason: str) -> str:
+    """Keep the message unsent; warn once per process, because a demo queues thousands."""
+    global _warned_not_configured
+    message.status = NOT_CONFIGURED
+    message.error = reason
+    if not _warned_not_configured:
+        log.warning("customer texts are stored but not sent: %s", reason)
+        _warned_not_configured = True
+    log.info("text %s not sent: %s", message.id, reason)
     return message.status
 
 
