@@ -58,7 +58,7 @@ SMS_VALUES: dict[str, list[Any]] = {
             "es": [("sept 2026", "12,345 gal, 1,234 kWh")] * 3,
         }
     ],
-    "asked_again": [None, "expired", "changed"],
+    "reason": [None, "expired", "changed"],
     "kind": ["outage", "leak", "autopay", "payment"],
     "scope": ["billing", "alerts", "both"],
     "answer": ["no", "yes"],
