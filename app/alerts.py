@@ -17,6 +17,8 @@ BILL_RUN_EXCEPTIONS = "bill_run_exceptions"
 AUTOPAY_FAILED = "autopay_failed"
 LOCKBOX_UNMATCHED = "lockbox_unmatched"
 WORK_ORDER_OVERDUE = "work_order_overdue"
+#: A customer reported a leak or an outage, and a work order was created for it.
+PROBLEM_REPORTED = "problem_reported"
 
 Sink = Callable[[str, str], object]
 _sinks: list[Sink] = []

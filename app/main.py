@@ -15,6 +15,7 @@ from app.errors import DomainError
 from app.payments import pages as payment_pages
 from app.payments.cards import routes as card_routes
 from app.payments.counter import routes as counter_routes
+from app.portal import routes as portal_routes
 from app.settings import get_settings
 from app.web import api, pages
 from app.work_orders import pages as work_order_pages
@@ -25,26 +26,26 @@ from sms_flows import routes as sms_routes
 MACHINE_PATHS = ("/api", "/health", "/stripe", "/twilio", "/slack")
 
 
-class _HidePaymentLinkTokens(logging.Filter):
-    """Mask /pay/<token> tokens in access logs, because anyone with a token can open its page."""
+class _HideLinkTokens(logging.Filter):
+    """Mask /pay/ and /bill/ link tokens in access logs: anyone with a token opens its page."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                PAY_TOKEN.sub("/pay/…", arg) if isinstance(arg, str) else arg
+                LINK_TOKEN.sub(r"/\1/…", arg) if isinstance(arg, str) else arg
                 for arg in record.args
             )
         return True
 
 
-PAY_TOKEN = re.compile(r"/pay/[^/?\s]+")
+LINK_TOKEN = re.compile(r"/(pay|bill)/[^/?\s]+")
 
 
 def create_app() -> FastAPI:
     settings = get_settings()
     access_log = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, _HidePaymentLinkTokens) for f in access_log.filters):
-        access_log.addFilter(_HidePaymentLinkTokens())
+    if not any(isinstance(f, _HideLinkTokens) for f in access_log.filters):
+        access_log.addFilter(_HideLinkTokens())
     # The docs page serves Swagger UI from the package, not a CDN: utilities often run
     # the office network without outside access.
     application = FastAPIOffline(
@@ -58,6 +59,7 @@ def create_app() -> FastAPI:
     application.include_router(card_routes.router)
     application.include_router(payment_pages.router)
     application.include_router(counter_routes.router)
+    application.include_router(portal_routes.router)
     application.include_router(slack_routes.build_router())
     application.include_router(sms_routes.router)
     application.include_router(work_order_pages.router)

@@ -29,12 +29,14 @@ from app.payments.cards.models import PaymentLink, SavedCard, StripeCustomer
 from app.payments.counter.models import DrawerSession
 from app.payments.drafts.models import BankAccount, DraftFile
 from app.payments.models import Payment, PaymentNotice, PaymentStatusChange, Refund
+from app.portal.models import BillLink
 from app.premises.models import Premise, ServiceAgreement
 from app.tariffs.models import Tariff, TariffVersion
 from app.work_orders.dispatch import CrewMessage
 from app.work_orders.inventory_models import EquipmentEntry, LaborEntry, Part, PartUse
 from app.work_orders.models import Crew, CrewMember, Staff, WorkOrder, WorkOrderEvent
 from chatops.models import SlackApproval
+from sms_flows.models import SmsConversation
 
 __all__ = [
     "Account",
@@ -47,6 +49,7 @@ __all__ = [
     "Base",
     "Bill",
     "BillingCycle",
+    "BillLink",
     "BillLine",
     "BillMeterSegment",
     "BillRun",
@@ -84,6 +87,7 @@ __all__ = [
     "ServiceAgreement",
     "SlackApproval",
     "SmsConsent",
+    "SmsConversation",
     "Staff",
     "StripeCustomer",
     "SuspenseItem",

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     reminder_time: dt.time = dt.time(8, 0)
     #: Minutes a "Reply YES to pay" text stays valid.
     sms_confirm_minutes: int = 10
+    #: Hours a texted link to a bill (``/bill/<token>``) opens the bill.
+    bill_link_hours: int = 72
 
     # The staff Slack bot (HTTP mode). ``slack_api_base`` points the Web API client at a
     # fake Slack in tests; ``slack_alerts_channel`` is a channel id such as C0123ABCD.
@@ -183,6 +185,7 @@ class Settings(BaseSettings):
         "payment_link_hours",
         "reminder_days_before_due",
         "sms_confirm_minutes",
+        "bill_link_hours",
     )
     @classmethod
     def _check_positive(cls, value: int) -> int:

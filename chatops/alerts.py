@@ -19,6 +19,7 @@ class AlertKind(enum.StrEnum):
     AUTOPAY_FAILED = "autopay_failed"
     LOCKBOX_UNMATCHED = "lockbox_unmatched"
     WORK_ORDER_OVERDUE = "work_order_overdue"
+    PROBLEM_REPORTED = "problem_reported"
 
 
 LABELS = {
@@ -26,6 +27,7 @@ LABELS = {
     AlertKind.AUTOPAY_FAILED: "Failed autopay",
     AlertKind.LOCKBOX_UNMATCHED: "Unmatched lockbox payments",
     AlertKind.WORK_ORDER_OVERDUE: "Overdue work orders",
+    AlertKind.PROBLEM_REPORTED: "Problem reported by a customer",
 }
 
 

@@ -18,14 +18,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app.audit.service import record
 from app.db import session_scope
 from app.inbound.service import claim_event
 from app.messaging.delivery import record_delivery_status
 from app.messaging.twilio_requests import rejection
-from app.settings import get_settings
 from app.work_orders.dispatch import INBOUND, RECEIVED, CrewMessage, record_status
-from sms_flows import crew
+from sms_flows import crew, customer
+from sms_flows.consent_keywords import handle_consent
+from sms_flows.inbound import Text
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ TWIML = "application/xml"
 
 @router.post("/twilio/sms")
 async def inbound_sms(request: Request) -> Response:
-    """Reply to a text: crew phones go to the crew flow; other numbers are not registered."""
+    """Reply to a text: consent words first, then the crew or the customer flow."""
     form = await request.form()
     rejected = rejection(request, form)
     if rejected is not None:
@@ -60,12 +60,17 @@ async def inbound_sms(request: Request) -> Response:
     return Response(str(twiml), media_type=TWIML)
 
 
-def reply_by_sender(session: Session, form: FormData, message_sid: str, sender: str) -> str:
-    """Pick the conversation by who sent the text and return its reply.
+def reply_by_sender(session: Session, form: FormData, message_sid: str, sender: str) -> str | None:
+    """Pick the conversation by who sent the text and return its reply (None: no reply).
 
-    A customer flow plugs in here, before the not-registered reply.
+    STOP and START come first for every sender, then crew phones go to the crew flow and
+    every other number to the customer flow.
     """
     body = str(form.get("Body") or "")
+    text = Text(message_sid, sender, str(form.get("To") or ""), body)
+    consent = handle_consent(session, text)
+    if consent.handled:
+        return consent.reply
     staff = crew.find_crew_member(session, sender)
     if staff is not None:
         outcome = crew.handle(session, staff, body)
@@ -86,20 +91,9 @@ def reply_by_sender(session: Session, form: FormData, message_sid: str, sender: 
         log.info("crew text %s from staff %s handled", message_sid, staff.id)
         return reply
 
-    # An unknown or inactive number learns nothing about orders or staff, only that this
-    # number is not registered, so a crew member with a new phone knows to call the office.
-    record(
-        session,
-        actor=f"sms:{_masked(sender)}",
-        action="sms.unregistered",
-        outcome="denied",
-        arguments={"message_sid": message_sid},
-    )
-    log.info("text %s from an unregistered number %s", message_sid, _masked(sender))
-    return (
-        f"This number is not registered with {get_settings().utility_name}. "
-        "Please call the office."
-    )
+    # An inactive crew phone is a stranger here too, so the customer flow replies to it only
+    # with how to register.
+    return customer.reply(session, text)
 
 
 @router.post("/twilio/sms/status")
@@ -130,8 +124,3 @@ async def message_status(request: Request) -> Response:
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message}, status_code=status)
-
-
-def _masked(phone: str) -> str:
-    """Keep the last four digits of a phone number for the logs."""
-    return "…" + phone[-4:] if len(phone) > 4 else "…"

@@ -162,3 +162,18 @@ def dispatched(session: Session, world: dict[str, Any]) -> Callable[..., int]:
         return order.number
 
     return make
+
+
+# Customer texts: households, saved cards (localstripe) and signed texts to any of our
+# numbers. Imported last, because that module imports the helpers above.
+from tests.sms_flows.customer_fixtures import (  # noqa: E402, F401
+    cards,
+    customer_city,
+    households,
+    localstripe,
+    localstripe_url,
+    sms,
+    staff_alerts,
+    stripe_settings,
+    today,
+)

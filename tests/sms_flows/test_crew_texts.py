@@ -280,7 +280,8 @@ def test_unknown_number_changes_nothing(
     events_before = session.scalar(select(func.count()).select_from(WorkOrderEvent))
     reply = reply_of(text("+15550109999", f"DONE {number} READ 004512"))
     assert reply == ("This number is not registered with City of Riverbend Utilities. "
-                     "Please call the office.")
+                     "To get texts about your account, call +15125550100 to add this number "
+                     "to it.")
     assert order_of(session, number).status == S.DISPATCHED
     assert session.scalar(select(func.count()).select_from(WorkOrderEvent)) == events_before
     assert session.scalar(

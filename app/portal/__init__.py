@@ -1,0 +1,1 @@
+"""Pages for customers: a bill opened from a link texted to them."""

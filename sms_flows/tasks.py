@@ -1,0 +1,160 @@
+"""Celery tasks of the customer text flow: charge a confirmed PAY, alert staff to a report.
+
+Both are queued by the webhook's transaction and sent only after it commits
+(``app.messaging.after_commit``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Account
+from app.alerts import PROBLEM_REPORTED, raise_alert
+from app.db import session_scope
+from app.errors import DomainError
+from app.messaging.consent import masked_phone
+from app.messaging.models import Program
+from app.messaging.outbound import queue_text
+from app.payments import channels
+from app.payments.cards.gateway import GatewayUnavailable
+from app.payments.cards.models import SavedCard
+from app.payments.models import PaymentChannel, PaymentStatus
+from app.premises.models import Premise
+from app.work_orders.models import WorkOrder, WorkOrderType
+from sms_flows import conversations, replies
+from sms_flows.confirmations import PAY_TASK
+from sms_flows.models import ConversationStatus, SmsConversation
+from sms_flows.reports import REPORT_ALERT_TASK
+
+log = logging.getLogger(__name__)
+
+S = ConversationStatus
+
+
+@shared_task(name=PAY_TASK, bind=True, max_retries=3, default_retry_delay=30)
+def pay_confirmed(task: Task, conversation_id: int) -> str:
+    """Charge the saved card for a PAY the customer confirmed; safe to run twice.
+
+    Stripe being unreachable is retried with the same idempotency key, so a charge that
+    did go through is found, not repeated.
+    """
+    try:
+        with session_scope() as session:
+            return charge_confirmed(session, conversation_id)
+    except GatewayUnavailable as error:
+        if task.request.retries < (task.max_retries or 0):
+            raise task.retry(exc=error) from error
+        log.error(
+            "SMS payment %s failed: Stripe unreachable after %s retries (%s)",
+            conversation_id,
+            task.max_retries,
+            error.message,
+        )
+        with session_scope() as session:
+            return give_up(session, conversation_id, error)
+
+
+def charge_confirmed(session: Session, conversation_id: int) -> str:
+    """Pay the amount the customer confirmed; return the payment's status.
+
+    A conversation no longer confirmed (already charged by an earlier run) is left alone.
+    """
+    conversation = _locked(session, conversation_id)
+    if conversation is None or conversation.status is not S.CONFIRMED:
+        return conversation.status.value if conversation is not None else "missing"
+    try:
+        with session.begin_nested():
+            payment = channels.pay(
+                session,
+                account_id=conversation.account_id,
+                channel=PaymentChannel.SMS,
+                idempotency_key=f"sms:{conversation.answer_sid}",
+                actor=f"sms:{masked_phone(conversation.phone)}",
+                amount=conversation.amount,
+                saved_card_id=conversation.saved_card_id,
+            )
+    except GatewayUnavailable:
+        raise
+    except DomainError as error:
+        log.warning("SMS payment %s not made: %s", conversation_id, error.code)
+        _fail(session, conversation, error.code, "pay_failed")
+        return "failed"
+
+    conversation.payment_id = payment.id
+    conversations.close(conversation, S.COMPLETED)
+    log.info("SMS payment %s: payment %s is %s", conversation_id, payment.id, payment.status.value)
+    # A receipt (succeeded) or a decline (failed) is a payment notice the payment service
+    # has written, and the notice outbox texts it. A processing charge has no notice yet.
+    if payment.status is PaymentStatus.PROCESSING:
+        _text_result(session, conversation, "pay_processing")
+    return payment.status.value
+
+
+def give_up(session: Session, conversation_id: int, error: DomainError) -> str:
+    """Close a payment whose outcome stayed unknown, and tell the customer to check."""
+    conversation = _locked(session, conversation_id)
+    if conversation is None or conversation.status is not S.CONFIRMED:
+        return conversation.status.value if conversation is not None else "missing"
+    # NOTE: Stripe may have taken the charge before the connection failed. The daily
+    # Stripe reconciliation lists such a charge, and the text sent here has the customer
+    # check their card statement before paying again.
+    _fail(session, conversation, error.code, "pay_unknown")
+    return "failed"
+
+
+def _locked(session: Session, conversation_id: int) -> SmsConversation | None:
+    return session.scalar(
+        select(SmsConversation).where(SmsConversation.id == conversation_id).with_for_update()
+    )
+
+
+def _fail(session: Session, conversation: SmsConversation, code: str, template: str) -> None:
+    conversations.close(conversation, S.FAILED)
+    conversation.failure = code[:200]
+    _text_result(session, conversation, template)
+
+
+def _text_result(session: Session, conversation: SmsConversation, template: str) -> None:
+    language = conversation.language
+    card = session.get_one(SavedCard, conversation.saved_card_id)
+    assert conversation.amount is not None  # a PAY question always names its amount
+    queue_text(
+        session,
+        to_number=conversation.phone,
+        program=Program.BILLING,
+        kind=f"sms_{template}",
+        body=replies.render(
+            template,
+            language,
+            amount=replies.money(conversation.amount, language),
+            card=card.last4,
+        ),
+        language=language,
+        idempotency_key=f"sms_pay_result:{conversation.id}",
+        account_id=conversation.account_id,
+    )
+
+
+@shared_task(name=REPORT_ALERT_TASK)
+def report_alert(order_id: int) -> str:
+    """Tell staff about a work order a customer's text created."""
+    with session_scope() as session:
+        order = session.get(WorkOrder, order_id)
+        if order is None:
+            log.warning("report alert: work order id %s not found", order_id)
+            return "missing"
+        premise = session.get(Premise, order.premise_id) if order.premise_id else None
+        account = session.get(Account, order.account_id) if order.account_id else None
+        problem = "a leak" if order.type is WorkOrderType.LEAK_INVESTIGATION else "an outage"
+        place = premise.address if premise is not None else "no premise on file"
+        account_label = account.masked_number if account is not None else "none"
+        message = (
+            f"A customer texted about {problem}: work order {order.number} "
+            f"({order.priority.value}) at {place}, account {account_label}."
+        )
+    raise_alert(PROBLEM_REPORTED, message)
+    return "alerted"
