@@ -1,11 +1,15 @@
 """Queue a text to a customer: stored once per decision, sent by Celery after the commit.
 
-``queue_text`` is the one way app code texts a customer. It stores an ``OutboundMessage``
-under the caller's idempotency key (the unique key decides, so two concurrent calls with
-one key store one message), counts its segments, and holds it until quiet hours end
-unless it is urgent. The send task (``app.messaging.sending``) goes out after the
-transaction commits, with the end of quiet hours as its ETA, and checks consent right
-before it calls Twilio.
+``queue_text`` (and ``queue_texts`` for many) is the one way app code texts a customer.
+It stores an ``OutboundMessage`` under the caller's idempotency key (the unique key
+decides, so two concurrent calls with one key store one message), counts its segments,
+and holds it until quiet hours end unless it is urgent. A number that opted out of the
+program gets the message stored as suppressed. Otherwise the send task
+(``app.messaging.sending``) goes out after the transaction commits, with the end of quiet
+hours as its ETA, and checks consent again right before it calls Twilio.
+
+A message's ``queued`` means "not yet given to Twilio" while ``message_sid`` is empty, and
+Twilio's own ``queued`` once it is set, so the send task claims only messages without one.
 
 Statuses set here and by the send task, before Twilio's own ones take over:
 

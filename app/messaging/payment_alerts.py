@@ -20,6 +20,7 @@ import logging
 from decimal import Decimal
 
 from celery import shared_task
+from jinja2 import TemplateError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -93,11 +94,18 @@ def deliver_payment_notices(
     phones = account_phones(session, [notice.account_id for notice in notices])
     payments = _payments(session, [n.payment_id for n in notices if n.payment_id is not None])
     requests: dict[int, list[TextRequest]] = {}
+    unreadable: dict[int, str] = {}
     for notice in notices:
         found = phones.get(notice.account_id)
-        if found is not None:
-            payment = payments.get(notice.payment_id) if notice.payment_id else None
+        if found is None:
+            continue
+        payment = payments.get(notice.payment_id) if notice.payment_id else None
+        try:
             requests[notice.id] = _notice_requests(notice, found, payment)
+        except (KeyError, ValueError, ArithmeticError, TemplateError) as error:
+            # One bad payload must not hold up the other notices in every later run.
+            log.error("payment notice %s not texted: %r", notice.id, error)
+            unreadable[notice.id] = f"not texted: unreadable notice ({error!r})"[:300]
     messages = queue_texts(session, [r for group in requests.values() for r in group], now=now)
     by_key = {message.idempotency_key: message for message in messages}
 
@@ -105,7 +113,7 @@ def deliver_payment_notices(
     for notice in notices:
         notice.sent_at = sent_at
         group = [by_key[request.idempotency_key] for request in requests.get(notice.id, [])]
-        notice.delivery_note = _note(group)
+        notice.delivery_note = unreadable.get(notice.id) or _note(group)
     return len(notices), waiting[-1].id
 
 

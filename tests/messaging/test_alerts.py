@@ -702,3 +702,34 @@ def test_unverified_only_gets_nothing(
     assert sent == []
     assert messages(session) == []
     assert twilio.messages == []
+
+
+def test_unreadable_notice_skipped(
+    session: Session,
+    household: Callable[[str], Account],
+    twilio: FakeMessagesApi,
+    no_quiet_hours: None,
+) -> None:
+    account = household("en")
+    queue_notice(
+        session,
+        NoticeKind.PAYMENT_DECLINED,
+        account_id=account.id,
+        key="declined:bad",
+        amount="not a number",
+    )
+    queue_notice(
+        session,
+        NoticeKind.AUTOPAY_SUSPENDED,
+        account_id=account.id,
+        key="autopay-suspended:2",
+        reason="R02 Account Closed",
+    )
+    session.commit()
+
+    expected = AUTOPAY_SUSPENDED["en"].format(u=UTILITY, n=account.number[-4:])
+    assert_texted(twilio, expected)
+    bad = session.query(PaymentNotice).filter_by(notice_key="declined:bad").one()
+    session.refresh(bad)
+    assert bad.sent_at is not None
+    assert (bad.delivery_note or "").startswith("not texted: unreadable notice")
