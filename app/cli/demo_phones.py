@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import atexit
+import signal
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from types import FrameType
 
 from rich.table import Table
 
@@ -22,8 +24,15 @@ def start_phone_demo(settings: Settings, *, serve: bool) -> None:
     stack.enter_context(phone_demo(settings))
     if serve:
         atexit.register(stack.close)
+        # uvicorn re-raises SIGTERM once it has shut down, which would end the process
+        # without running atexit and leave localstripe running.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
     else:
         stack.close()
+
+
+def _exit_on_signal(number: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + number)
 
 
 @contextmanager
