@@ -36,6 +36,7 @@ from app.work_orders.dispatch import CrewMessage
 from app.work_orders.inventory_models import EquipmentEntry, LaborEntry, Part, PartUse
 from app.work_orders.models import Crew, CrewMember, Staff, WorkOrder, WorkOrderEvent
 from chatops.models import SlackApproval
+from ivr_flows.models import Call, CallRequest
 from sms_flows.models import SmsConversation
 
 __all__ = [
@@ -54,6 +55,8 @@ __all__ = [
     "BillMeterSegment",
     "BillRun",
     "BillRunException",
+    "Call",
+    "CallRequest",
     "Contact",
     "Crew",
     "CrewMember",
