@@ -177,6 +177,16 @@ class StripeGateway:
                 return None
             raise
 
+    def find_charge(self, charge_ref: str) -> dict[str, Any] | None:
+        """Return a Charge, or None when Stripe has none with that id."""
+        try:
+            charge = self._call(self.client.v1.charges.retrieve, None, None, charge_ref)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise
+        return dict(charge.to_dict())
+
     def list_charges(self, *, created_from: int, created_to: int) -> list[dict[str, Any]]:
         """Return every charge created from ``created_from`` up to, not including, ``created_to``.
 
