@@ -19,6 +19,9 @@ LOCKBOX_UNMATCHED = "lockbox_unmatched"
 WORK_ORDER_OVERDUE = "work_order_overdue"
 #: A customer reported a leak or an outage, and a work order was created for it.
 PROBLEM_REPORTED = "problem_reported"
+#: A caller asked the IVR for a callback or a payment arrangement.
+CALLBACK_REQUESTED = "callback_requested"
+ARRANGEMENT_REQUESTED = "arrangement_requested"
 
 Sink = Callable[[str, str], object]
 _sinks: list[Sink] = []

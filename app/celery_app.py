@@ -36,6 +36,7 @@ def make_celery(settings: Settings) -> Celery:
             "app.messaging.bill_alerts",
             "app.messaging.payment_alerts",
             "chatops.tasks",
+            "ivr_flows.tasks",
             "sms_flows.tasks",
         ],
     )

@@ -20,6 +20,7 @@ from app.settings import get_settings
 from app.web import api, pages
 from app.work_orders import pages as work_order_pages
 from chatops import routes as slack_routes
+from ivr_flows import routes as voice_routes
 from sms_flows import routes as sms_routes
 
 #: Paths that return JSON for programs. Every other path returns a page for people.
@@ -62,6 +63,7 @@ def create_app() -> FastAPI:
     application.include_router(portal_routes.router)
     application.include_router(slack_routes.build_router())
     application.include_router(sms_routes.router)
+    application.include_router(voice_routes.router)
     application.include_router(work_order_pages.router)
 
     @application.exception_handler(DomainError)

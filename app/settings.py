@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     office_phone: str = "+15125550100"
     office_open: dt.time = dt.time(8, 0)
     office_close: dt.time = dt.time(17, 0)
+    #: The unique name of the Stripe Pay Connector in the Twilio console, which the IVR's
+    #: ``<Pay>`` charges new cards through.
+    twilio_pay_connector: str = "Default"
     #: No customer text is sent between these local times, except emergency alerts.
     quiet_hours_start: dt.time = dt.time(21, 0)
     quiet_hours_end: dt.time = dt.time(8, 0)

@@ -20,6 +20,8 @@ class AlertKind(enum.StrEnum):
     LOCKBOX_UNMATCHED = "lockbox_unmatched"
     WORK_ORDER_OVERDUE = "work_order_overdue"
     PROBLEM_REPORTED = "problem_reported"
+    CALLBACK_REQUESTED = "callback_requested"
+    ARRANGEMENT_REQUESTED = "arrangement_requested"
 
 
 LABELS = {
@@ -28,6 +30,8 @@ LABELS = {
     AlertKind.LOCKBOX_UNMATCHED: "Unmatched lockbox payments",
     AlertKind.WORK_ORDER_OVERDUE: "Overdue work orders",
     AlertKind.PROBLEM_REPORTED: "Problem reported by a customer",
+    AlertKind.CALLBACK_REQUESTED: "Callback requested by phone",
+    AlertKind.ARRANGEMENT_REQUESTED: "Payment arrangement requested by phone",
 }
 
 
