@@ -9,10 +9,14 @@ rows are visible. So the session collects the calls and sends them from its
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
+from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 #: The session.info key of the pending calls: (task name, args, eta).
 _PENDING = "messaging_tasks_after_commit"
@@ -48,7 +52,12 @@ def _on_commit(session: Session) -> None:
         # The web app and commands do not import every task module; the include list does.
         celery_app.loader.import_default_modules()
     for task_name, args, eta in pending:
-        celery_app.tasks[task_name].apply_async(args, eta=eta)
+        try:
+            celery_app.tasks[task_name].apply_async(args, eta=eta)
+        except (KombuOperationalError, OSError) as error:
+            # The transaction has committed, so raising would only hide that. Beat's sweep
+            # sends a lost text; a lost bill-ready task is run again from this log line.
+            log.error("task %s%s not sent to the broker: %r", task_name, args, error)
 
 
 def _on_rollback(session: Session, previous_transaction: Any) -> None:

@@ -11,13 +11,15 @@ import datetime as dt
 import threading
 
 import pytest
+from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.celery_app import celery_app
 from app.db import utcnow
 from app.errors import InvalidInput
 from app.messaging.consent import is_opted_out, opt_in, opt_out
 from app.messaging.models import OutboundMessage, Program, SmsConsent
-from app.messaging.outbound import queue_text
+from app.messaging.outbound import SEND_TASK, queue_text
 from app.messaging.sending import send_due_texts, send_text
 from app.settings import get_settings
 from tests.conftest import ON_POSTGRES
@@ -306,3 +308,24 @@ def test_invalid_text_rejected(
 ) -> None:
     with pytest.raises(InvalidInput):
         queue(session, to_number=to_number, body=body)
+
+
+def test_broker_down_keeps_commit(
+    session: Session, twilio: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(*args: object, **options: object) -> None:
+        raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    task = celery_app.tasks[SEND_TASK]
+    monkeypatch.setattr(task, "apply_async", unreachable)
+    queue(session)
+    session.commit()
+
+    [stored] = messages(session)
+    assert stored.status == "queued"
+    assert twilio.messages == []
+
+    # The broker is back: beat's sweep sends the text whose task was lost.
+    monkeypatch.delattr(task, "apply_async")
+    assert send_due_texts() == 1
+    assert len(twilio.messages) == 1
