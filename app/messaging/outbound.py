@@ -3,7 +3,7 @@
 ``queue_text`` (and ``queue_texts`` for many) is the one way app code texts a customer.
 It stores an ``OutboundMessage`` under the caller's idempotency key (the unique key
 decides, so two concurrent calls with one key store one message), counts its segments,
-and holds it until quiet hours end unless it is urgent. A number that opted out of the
+and defers it to the end of quiet hours unless it is urgent. A number that opted out of the
 program gets the message stored as suppressed. Otherwise the send task
 (``app.messaging.sending``) goes out after the transaction commits, with the end of quiet
 hours as its ETA, and checks consent again right before it calls Twilio.

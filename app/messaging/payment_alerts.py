@@ -4,8 +4,8 @@ Payment code writes a ``PaymentNotice`` in the transaction that posts, declines 
 returns a payment. This module turns each notice of a texted kind into texts to the
 account's verified phones and marks the notice ``sent_at`` with a ``delivery_note``.
 ``queue_notice`` starts the delivery after its transaction commits, so a customer who
-paid by text hears the result at once; beat runs it every minute too, for notices
-written in bulk (a lockbox file) and any delivery that failed.
+paid by text hears the result at once. Beat also runs it every minute, for notices
+written in bulk (a lockbox file) and for any delivery that failed.
 
 Texted kinds: payment received, payment declined (a declined card autopay charge reads
 as "autopay could not charge your card"), payment returned, and bank-draft autopay
