@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from celery import Task, shared_task
-from sqlalchemy import select
+from celery import shared_task
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
 from app.alerts import PROBLEM_REPORTED, raise_alert
-from app.db import session_scope
+from app.db import session_scope, utcnow
 from app.errors import DomainError
 from app.messaging.consent import masked_phone
 from app.messaging.models import Program
@@ -35,25 +35,20 @@ log = logging.getLogger(__name__)
 S = ConversationStatus
 
 
-@shared_task(name=PAY_TASK, bind=True, max_retries=3, default_retry_delay=30)
-def pay_confirmed(task: Task, conversation_id: int) -> str:
+@shared_task(name=PAY_TASK)
+def pay_confirmed(conversation_id: int) -> str:
     """Charge the saved card for a PAY the customer confirmed; safe to run twice.
 
-    Stripe being unreachable is retried with the same idempotency key, so a charge that
-    did go through is found, not repeated.
+    The task itself is not retried. The Stripe client already retries a failed connection
+    twice with the same idempotency key, and without a broker this task runs inside the
+    webhook's commit, where a Celery retry would raise into the webhook. When Stripe stays
+    unreachable, the customer is told the outcome is unknown.
     """
     try:
         with session_scope() as session:
             return charge_confirmed(session, conversation_id)
     except GatewayUnavailable as error:
-        if task.request.retries < (task.max_retries or 0):
-            raise task.retry(exc=error) from error
-        log.error(
-            "SMS payment %s failed: Stripe unreachable after %s retries (%s)",
-            conversation_id,
-            task.max_retries,
-            error.message,
-        )
+        log.error("SMS payment %s failed: %s", conversation_id, error.message)
         with session_scope() as session:
             return give_up(session, conversation_id, error)
 
@@ -107,6 +102,17 @@ def give_up(session: Session, conversation_id: int, error: DomainError) -> str:
 
 
 def _locked(session: Session, conversation_id: int) -> SmsConversation | None:
+    """Return the conversation, locked until the transaction ends.
+
+    The first statement writes, so SQLite takes its write lock before this transaction
+    reads anything. A transaction that read first and then wrote could fail with
+    "database is locked" while a webhook writes (PostgreSQL locks the row either way).
+    """
+    session.execute(
+        update(SmsConversation)
+        .where(SmsConversation.id == conversation_id)
+        .values(updated_at=utcnow())
+    )
     return session.scalar(
         select(SmsConversation).where(SmsConversation.id == conversation_id).with_for_update()
     )

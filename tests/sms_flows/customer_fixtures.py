@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from xml.etree import ElementTree
 
@@ -19,6 +20,9 @@ from sqlalchemy.orm import Session
 
 from app import alerts
 from app.accounts.models import Contact, ContactKind
+from app.ledger.chart import CASH, RECEIVABLES
+from app.ledger.models import EntryKind
+from app.ledger.service import PostingLine, post_entry
 from app.payments.cards.gateway import StripeGateway
 from app.payments.cards.service import save_card
 from app.settings import Settings
@@ -52,6 +56,17 @@ class Household:
     @property
     def last4(self) -> str:
         return self.number[-4:]
+
+
+def post_payment(session: Session, account_id: int, amount: str, key: str) -> None:
+    """Post a payment received elsewhere (the counter, the mail) straight to the ledger."""
+    post_entry(
+        session, key=key, kind=EntryKind.PAYMENT, effective_date=TODAY, memo="Payment",
+        actor="test",
+        lines=[PostingLine(CASH, Decimal(amount)),
+               PostingLine(RECEIVABLES, -Decimal(amount), account_id)],
+    )
+    session.commit()
 
 
 def add_household(

@@ -18,9 +18,6 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account
 from app.billing.models import Bill, BillMeterSegment
 from app.inbound.models import InboundEvent
-from app.ledger.chart import CASH, RECEIVABLES
-from app.ledger.models import EntryKind
-from app.ledger.service import PostingLine, post_entry
 from app.payments.cards.models import PaymentLink
 from app.premises.models import ServiceAgreement
 from app.settings import Settings
@@ -31,6 +28,7 @@ from tests.sms_flows.customer_fixtures import (
     SPANISH_PHONE,
     Household,
     add_household,
+    post_payment,
     reply_of,
 )
 
@@ -101,13 +99,7 @@ def test_bal_with_credit(
     session: Session, sms: Callable[..., Any], households: dict[str, Household]
 ) -> None:
     # A payment of 100.00 against the 84.12 bill leaves a credit of 15.88.
-    post_entry(
-        session, key="overpaid", kind=EntryKind.PAYMENT, effective_date=dt.date(2026, 12, 1),
-        memo="Payment", actor="test",
-        lines=[PostingLine(CASH, Decimal("100.00")),
-               PostingLine(RECEIVABLES, Decimal("-100.00"), households["en"].account_id)],
-    )
-    session.commit()
+    post_payment(session, households["en"].account_id, "100.00", "overpaid")
 
     reply = reply_of(sms(CUSTOMER_PHONE, "bal"))
 
@@ -177,13 +169,7 @@ def test_pay_with_nothing_owed(
 ) -> None:
     paid_up = add_household(session, customer_city, phone="+15550100130", total="84.12")
     # The bill is paid in full by a posted payment of 84.12.
-    post_entry(
-        session, key="paid", kind=EntryKind.PAYMENT, effective_date=dt.date(2026, 12, 1),
-        memo="Payment", actor="test",
-        lines=[PostingLine(CASH, Decimal("84.12")),
-               PostingLine(RECEIVABLES, Decimal("-84.12"), paid_up.account_id)],
-    )
-    session.commit()
+    post_payment(session, paid_up.account_id, "84.12", "paid")
 
     reply = reply_of(sms("+15550100130", "PAY"))
 
