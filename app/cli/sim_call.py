@@ -2,7 +2,8 @@
 
 The answers to the IVR's prompts come from ``--keys`` in order, or from the keyboard.
 A card for ``<Pay>`` is charged in the demo's local Stripe, as Twilio's Stripe connector
-would charge it; the app then sees only masked card fields.
+would charge it; the app then sees only masked card fields. After the call, the texts the
+app queued to the caller (a payment receipt) are printed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 
 import typer
 
+from app.cli.sim_outbound import last_outbound_id, print_new_outbound
 from app.demo.call_simulator import CallError, CallSetup, Transport, simulate_call
 from app.demo.channels import demo_secret
 from app.demo.demo_stripe import running_demo_stripe
@@ -113,9 +115,13 @@ def call_command(
     max_requests: int = typer.Option(
         80, min=1, help="Stop the call after this many requests to the app."
     ),
+    wait: float = typer.Option(
+        2.0, min=0, help="Seconds to wait for texts the app queues to PHONE after the call."
+    ),
 ) -> None:
     """Play a signed phone call against the app and print what the IVR says."""
     settings = get_settings()
+    after_id = last_outbound_id(phone)
     auth_token = settings.twilio_auth_token
     if not auth_token:
         auth_token = demo_secret("UPM_TWILIO_AUTH_TOKEN")
@@ -155,6 +161,8 @@ def call_command(
         f"call ended ({record.ended}) after {len(record.requests)} requests; "
         f"status callback: HTTP {record.status_callback}"
     )
+    if after_id is not None:
+        print_new_outbound(phone, after_id, wait)
     if record.ended.startswith("application error") or record.ended.startswith("stopped"):
         raise typer.Exit(1)
 

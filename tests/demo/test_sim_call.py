@@ -41,7 +41,7 @@ def demo_city(upm: Upm, localstripe: str, twilio_settings: None) -> str:
 @pytest.fixture
 def call(upm: Upm, served_app: str, demo_city: str) -> Upm:
     def play(phone: str, keys: str) -> Result:
-        return upm("sim", "call", phone, "--keys", keys, "--url", served_app)
+        return upm("sim", "call", phone, "--keys", keys, "--url", served_app, "--wait", "0.5")
 
     return play
 
@@ -126,6 +126,8 @@ def test_sim_call_pays_new_card(session: Session, call: Upm) -> None:
     assert result.exit_code == 0, result.output
     assert "4242424242424242" not in result.output
     assert "caller> xxxxxxxxxxxx4242" in result.output
+    assert f"-- texts the app queued to {ENGLISH_PHONE}:" in result.output
+    assert "   [payment_received, not_configured] " in result.output
     session.rollback()
     payments = session.scalars(select(Payment).where(Payment.account_id == account.id)).all()
     assert len(payments) == 1
