@@ -61,17 +61,18 @@ def charge_confirmed(session: Session, conversation_id: int) -> str:
     conversation = _locked(session, conversation_id)
     if conversation is None or conversation.status is not S.CONFIRMED:
         return conversation.status.value if conversation is not None else "missing"
+    # A domain error (the card is gone, the key was used for another amount) is raised
+    # before the payment service writes anything, so no savepoint is needed to undo it.
     try:
-        with session.begin_nested():
-            payment = channels.pay(
-                session,
-                account_id=conversation.account_id,
-                channel=PaymentChannel.SMS,
-                idempotency_key=f"sms:{conversation.answer_sid}",
-                actor=f"sms:{masked_phone(conversation.phone)}",
-                amount=conversation.amount,
-                saved_card_id=conversation.saved_card_id,
-            )
+        payment = channels.pay(
+            session,
+            account_id=conversation.account_id,
+            channel=PaymentChannel.SMS,
+            idempotency_key=f"sms:{conversation.answer_sid}",
+            actor=f"sms:{masked_phone(conversation.phone)}",
+            amount=conversation.amount,
+            saved_card_id=conversation.saved_card_id,
+        )
     except GatewayUnavailable:
         raise
     except DomainError as error:

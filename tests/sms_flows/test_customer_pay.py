@@ -135,6 +135,12 @@ def test_yes_pays_once(
     assert [notice.payment_id for notice in notices] == [payment.id]
     assert intents_for(localstripe_url, payment.idempotency_key) == 1
     assert_ledger_invariants(session)
+    # The outbox texts the receipt to the account's verified phone, which texted PAY.
+    texts = session.scalars(select(OutboundMessage)).all()
+    assert [(text.kind, text.to_number) for text in texts] == [
+        ("payment_received", CUSTOMER_PHONE)
+    ]
+    assert "$84.12" in texts[0].body
 
 
 def test_second_yes_finds_nothing(
@@ -305,6 +311,10 @@ def test_declined_card_writes_notice(
     assert [notice.payment_id for notice in declined] == [payment.id]
     assert account_balance(session, household.account_id) == Decimal("84.12")
     assert statuses(session) == [S.COMPLETED]
+    texts = session.scalars(select(OutboundMessage)).all()
+    assert [(text.kind, text.to_number) for text in texts] == [
+        ("payment_declined", CUSTOMER_PHONE)
+    ]
 
 
 def test_task_run_twice_charges_once(
@@ -439,6 +449,8 @@ def test_duplicate_pay_and_yes_concurrent(
     assert intents_for(localstripe_url, payment.idempotency_key) == 1
     assert account_balance(session, household.account_id) == Decimal("0.00")
     assert session.scalar(select(func.count()).select_from(PaymentNotice)) == 1
+    # One receipt text besides the one TwiML reply to each text.
+    assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 1
 
 
 def test_duplicate_pay_and_yes_sequential(
@@ -455,6 +467,7 @@ def test_duplicate_pay_and_yes_sequential(
 
     assert replies == [confirm_text(household.last4), None, PAYING, None, None]
     assert len(payments(session)) == 1
+    assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 1
 
 
 def test_two_yes_texts_at_once_pay_once(
