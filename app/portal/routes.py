@@ -25,6 +25,7 @@ from app.portal.bill_links import open_bill_link
 from app.premises.models import Premise, ServiceAgreement
 from app.settings import get_settings
 from app.web.dependencies import get_session
+from app.web.formatting import last_day
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ def bill_page(token: str, session: SessionDep, lang: str | None = None) -> HTMLR
         "bill/bill.html",
         normalize_language(lang or link.language),
         bill=bill,
+        # Billing periods are half-open, so the page shows the day before the end.
+        period_last_day=last_day(bill.period_end),
         account_last4=account.number[-4:],
         addresses=_service_addresses(session, bill),
     )

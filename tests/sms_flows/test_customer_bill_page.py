@@ -79,7 +79,7 @@ def test_bill_reply_and_page(
     assert '<html lang="en">' in page.text
     assert f"Account ending {household.last4}" in page.text
     assert "1 Test St, Riverbend TX 78701" in page.text
-    assert "October 1, 2026 to October 30, 2026" in page.text
+    assert "October 1, 2026 to October 29, 2026" in page.text
     assert '<dd id="due-date">December 10, 2026</dd>' in page.text
     assert "Water use" in page.text
     assert "24,706 gal" in page.text
