@@ -53,7 +53,9 @@ NOT_CONSENT = ConsentOutcome(handled=False)
 
 def handle_consent(session: Session, text: Text) -> ConsentOutcome:
     """Act on STOP, START and their variants; anything else is left to the other flows."""
-    classification = classify(text.body, replies.language_of(session, text.sender))
+    # Every opt-out and opt-in word belongs to one language, so the customer's language
+    # (a database look-up) is not needed to classify them.
+    classification = classify(text.body)
     exact = text.body.strip().casefold()
     programs = programs_for_number(text.to_number)
     if classification.keyword is Keyword.STOP:

@@ -13,11 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
-from sqlalchemy.orm import Session
 
 from app.i18n import BABEL_LOCALES, format_date, format_money, jinja_environment
 from app.i18n import normalize_language as normalize
-from app.messaging.identity import verified_accounts
 from app.settings import get_settings
 
 
@@ -32,15 +30,6 @@ def render(name: str, language: str, **context: Any) -> str:
         utility_name=settings.utility_name, office_phone=settings.office_phone, **context
     )
     return " ".join(text.split())
-
-
-def language_of(session: Session, phone: str) -> str:
-    """Return the language of the customer whose verified contact ``phone`` is, else English.
-
-    With several accounts the first by account number decides.
-    """
-    accounts = verified_accounts(session, phone)
-    return normalize(accounts[0].customer.language if accounts else None)
 
 
 def money(amount: Decimal, language: str) -> str:
