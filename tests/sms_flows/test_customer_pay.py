@@ -483,3 +483,19 @@ def test_two_yes_texts_at_once_pay_once(
         PAYING, "There is nothing to confirm. Text PAY to pay or AUTOPAY for autopay."
     ]
     assert len(payments(session)) == 1
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent deliveries need PostgreSQL row locks")
+def test_two_pay_texts_at_once_leave_one_question(
+    session: Session, sms: Callable[..., Any], households: dict[str, Household],
+    cards: dict[str, int],
+) -> None:
+    household = households["en"]
+
+    # Two different texts (two SIDs) both saying PAY: both are asked, the later one counts.
+    replies = concurrent_posts(lambda: sms(CUSTOMER_PHONE, "PAY"))
+
+    assert replies == [confirm_text(household.last4)] * 2
+    assert sorted(statuses(session)) == [S.CANCELED, S.PENDING]
+    assert reply_of(sms(CUSTOMER_PHONE, "YES")) == PAYING
+    assert len(payments(session)) == 1
