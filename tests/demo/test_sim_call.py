@@ -160,3 +160,36 @@ def test_sim_call_unknown_number_by_zip(session: Session, call: Upm, demo_city: 
     assert result.exit_code == 0, result.output
     assert f"Account {' '.join(account.number)}." in result.output
     assert "Your balance is" in result.output
+
+
+def test_sim_call_declined_card_posts_nothing(session: Session, call: Upm) -> None:
+    account = account_of(session, ENGLISH_PHONE)
+
+    # localstripe declines charges on this test card, as Stripe does.
+    result = call(ENGLISH_PHONE, "1,1,2,2,4000000000000341")
+
+    assert result.exit_code == 0, result.output
+    assert "-- Stripe: charge of" in result.output
+    assert "failed for card xxxxxxxxxxxx0341: Your card was declined." in result.output
+    assert "Your card was not accepted. Nothing was charged." in result.output
+    session.rollback()
+    assert session.scalars(select(Payment).where(Payment.account_id == account.id)).all() == []
+
+
+def test_sim_call_silence_never_loops(session: Session, call: Upm) -> None:
+    # A caller who never presses a key: each prompt is asked again with its attempt
+    # counter and the call ends on its own, well before the simulator's request limit.
+    result = call(ENGLISH_PHONE, ",,,,,,,,,")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.count("caller> (silence)") == 3
+    assert result.output.count("Sorry, I did not get that.") == 2
+    # In office hours the call goes to staff, otherwise it hears the hours and ends.
+    ending = [line for line in result.output.splitlines() if line.startswith("call ended")]
+    assert ending[0].startswith(
+        ("call ended (transfer) after 4 requests", "call ended (hangup) after 4 requests")
+    )
+    session.rollback()
+    recorded = session.scalars(select(Call)).one()
+    assert recorded.status == "completed"
+    assert recorded.outcome is not None
