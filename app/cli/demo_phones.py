@@ -12,7 +12,7 @@ from rich.table import Table
 
 from app.cli.common import clear_errors, console
 from app.db import session_scope
-from app.demo.demo_stripe import STATE_FILE, demo_folder, demo_stripe
+from app.demo.demo_stripe import demo_files, demo_stripe
 from app.demo.phone_customers import PhoneDemoReport, seed_phone_customers
 from app.payments.cards.gateway import StripeGateway
 from app.settings import Settings, get_settings
@@ -45,7 +45,7 @@ def phone_demo(settings: Settings) -> Iterator[None]:
         if stripe is not None:
             console.print(
                 f"Stripe: localstripe at {stripe.api_base} for this demo only "
-                f"(`upm sim call` finds it through {demo_folder(settings) / STATE_FILE})"
+                f"(`upm sim call` finds it through {demo_files(settings)[0]})"
             )
         with session_scope() as session:
             report = seed_phone_customers(session, StripeGateway(get_settings()))

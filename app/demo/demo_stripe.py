@@ -2,9 +2,10 @@
 
 ``upm demo`` starts it on a free port unless ``UPM_STRIPE_SECRET_KEY`` is set, points
 its own process at it (``UPM_STRIPE_*``), and writes the address to ``demo-stripe.json``
-so that ``upm sim call`` finds the same Stripe. Both files live next to the demo's
-SQLite database (``var/`` by default) or in ``var/`` for PostgreSQL. localstripe's
-objects are saved in ``localstripe.pickle`` there, so saved cards survive a restart.
+so that ``upm sim call`` finds the same Stripe. localstripe's objects are saved in
+``localstripe.pickle``, so saved cards survive a restart. Both files live next to the
+demo's SQLite database (``var/`` by default), or in ``var/`` with the database's name in
+theirs for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -59,9 +60,30 @@ class DemoStripe:
 def demo_folder(settings: Settings) -> Path:
     """Return the folder of the demo's files: the SQLite database's, else ``var/``."""
     url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent
+    if _sqlite_file(settings):
+        return Path(str(url.database)).resolve().parent
     return PROJECT_ROOT / "var"
+
+
+def demo_files(settings: Settings) -> tuple[Path, Path]:
+    """Return the demo's Stripe address file and localstripe store for this database.
+
+    Next to a SQLite file the names are plain. In ``var/`` they carry the PostgreSQL
+    database's name, so two databases never share one store.
+    """
+    folder = demo_folder(settings)
+    if _sqlite_file(settings):
+        return folder / STATE_FILE, folder / STORE_FILE
+    name = make_url(settings.database_url).database or "default"
+    return (
+        folder / f"demo-stripe-{name}.json",
+        folder / f"localstripe-{name}.pickle",
+    )
+
+
+def _sqlite_file(settings: Settings) -> bool:
+    url = make_url(settings.database_url)
+    return url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
 
 
 @contextmanager
@@ -74,8 +96,8 @@ def demo_stripe(settings: Settings) -> Iterator[DemoStripe | None]:
     if settings.stripe_secret_key:
         yield None
         return
-    folder = demo_folder(settings)
-    folder.mkdir(parents=True, exist_ok=True)
+    state, store = demo_files(settings)
+    state.parent.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     process = subprocess.Popen(  # noqa: S603 - our interpreter and script, no input
         [
@@ -84,12 +106,11 @@ def demo_stripe(settings: Settings) -> Iterator[DemoStripe | None]:
             "--port",
             str(port),
             "--store",
-            str(folder / STORE_FILE),
+            str(store),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    state = folder / STATE_FILE
     saved = {name: os.environ.get(name) for name in DemoStripe("").settings}
     try:
         _wait_for(port, process)
@@ -117,7 +138,7 @@ def demo_stripe(settings: Settings) -> Iterator[DemoStripe | None]:
 
 def running_demo_stripe(settings: Settings) -> DemoStripe | None:
     """Return the Stripe a running ``upm demo`` started, or None when none is listening."""
-    state = demo_folder(settings) / STATE_FILE
+    state, _ = demo_files(settings)
     try:
         stripe = DemoStripe(**json.loads(state.read_text()))
     except (OSError, ValueError, TypeError):
