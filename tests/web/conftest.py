@@ -21,6 +21,7 @@ from app.billing.periods import parse_period
 from app.billing.run import run_bill_run
 from app.demo.seed import seed_demo
 from app.main import create_app
+from app.settings import get_settings
 from tests.web.support import BilledCity
 
 ZONE = ZoneInfo("America/Chicago")
@@ -59,12 +60,23 @@ def saved_billed_city(
         return None
     path = tmp_path_factory.mktemp("billed-city") / "upm.sqlite3"
     shutil.copyfile(migrated_template.removeprefix(SQLITE_PREFIX), path)
-    engine = app_db.make_engine(f"{SQLITE_PREFIX}{path}")
-    try:
-        city = _build_billed_city(sessionmaker(bind=engine, expire_on_commit=False))
-    finally:
-        # Closing the last connection checkpoints the WAL into the file that gets copied.
-        engine.dispose()
+    url = f"{SQLITE_PREFIX}{path}"
+    engine = app_db.make_engine(url)
+    # The bill run's after-commit tasks (bill-ready texts) open the database the settings
+    # name, so for this build the settings name this file.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UPM_DATABASE_URL", url)
+        get_settings.cache_clear()
+        try:
+            city = _build_billed_city(sessionmaker(bind=engine, expire_on_commit=False))
+        finally:
+            # Closing the last connection checkpoints the WAL into the file that gets copied.
+            # The tasks' engine is the settings' one, cached under no URL.
+            engine.dispose()
+            app_db.get_engine(None).dispose()
+            app_db.get_engine.cache_clear()
+            app_db.get_session_factory.cache_clear()
+    get_settings.cache_clear()
     return _SavedCity(path, city)
 
 
