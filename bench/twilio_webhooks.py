@@ -94,13 +94,24 @@ def add_phones(url: str, count: int) -> int:
         ids = session.scalars(select(Account.id).order_by(Account.number).limit(count)).all()
         allocator = IdAllocator(session)
         now = utcnow()
-        insert_rows(session, Contact, [
-            {"id": contact_id, "account_id": account_id, "kind": ContactKind.PHONE,
-             "value": phone_of(index), "label": "mobile", "verified": True, "verified_at": now}
-            for index, (contact_id, account_id) in enumerate(
-                zip(allocator.take(Contact, len(ids)), ids, strict=True)
-            )
-        ])
+        insert_rows(
+            session,
+            Contact,
+            [
+                {
+                    "id": contact_id,
+                    "account_id": account_id,
+                    "kind": ContactKind.PHONE,
+                    "value": phone_of(index),
+                    "label": "mobile",
+                    "verified": True,
+                    "verified_at": now,
+                }
+                for index, (contact_id, account_id) in enumerate(
+                    zip(allocator.take(Contact, len(ids)), ids, strict=True)
+                )
+            ],
+        )
         allocator.sync_sequences()
         session.commit()
     engine.dispose()
@@ -120,26 +131,45 @@ def prepare(url: str, accounts: int) -> None:
     seed(url, accounts)
     billed = bill(url, 1000)
     phones = add_phones(url, accounts)
-    print(f"seeded and billed {billed['bills']:,} accounts with {phones:,} verified phones "
-          f"in {time.perf_counter() - started:.1f} s", flush=True)
+    print(
+        f"seeded and billed {billed['bills']:,} accounts with {phones:,} verified phones "
+        f"in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
 
 
 def start_server(url: str, redis_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     environment = dict(os.environ)
-    environment.update({
-        "UPM_DATABASE_URL": url,
-        "UPM_REDIS_URL": redis_url,
-        "UPM_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "UPM_TWILIO_FROM_NUMBER": BILLING_NUMBER,
-        "UPM_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "UPM_LOG_LEVEL": "WARNING",
-    })
+    environment.update(
+        {
+            "UPM_DATABASE_URL": url,
+            "UPM_REDIS_URL": redis_url,
+            "UPM_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "UPM_TWILIO_FROM_NUMBER": BILLING_NUMBER,
+            "UPM_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "UPM_LOG_LEVEL": "WARNING",
+        }
+    )
     environment.pop("UPM_TWILIO_ACCOUNT_SID", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning", "--no-access-log"],
-        env=environment, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=environment,
+        cwd=ROOT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -208,8 +238,10 @@ class Load:
     validator: RequestValidator = field(default_factory=lambda: RequestValidator(AUTH_TOKEN))
 
     def signed(self, path: str, form: dict[str, str]) -> dict[str, str]:
-        return {"X-Twilio-Signature": self.validator.compute_signature(self.base + path, form),
-                "Content-Type": "application/x-www-form-urlencoded"}
+        return {
+            "X-Twilio-Signature": self.validator.compute_signature(self.base + path, form),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
 
     def phone(self) -> str:
         self.next_phone = (self.next_phone + 1) % self.accounts
@@ -219,22 +251,35 @@ class Load:
         unknown = slot % UNKNOWN_SHARE == 0
         sender = f"+1555{9_000_000 + slot % 1_000_000:07d}" if unknown else self.phone()
         return "/twilio/sms", {
-            "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT_SID,
-            "From": sender, "To": BILLING_NUMBER, "NumMedia": "0",
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": ACCOUNT_SID,
+            "From": sender,
+            "To": BILLING_NUMBER,
+            "NumMedia": "0",
             "Body": SMS_BODIES[(slot // 2) % len(SMS_BODIES)],
         }
 
     def voice(self) -> tuple[str, dict[str, str], Call]:
         call = self.ready_calls.popleft() if self.ready_calls else None
         if call is None:
-            call = Call("CA" + uuid.uuid4().hex, self.phone(), ScriptedCaller(CALL_KEYS),
-                        NextRequest(self.base + "/twilio/voice", "POST", {}))
+            call = Call(
+                "CA" + uuid.uuid4().hex,
+                self.phone(),
+                ScriptedCaller(CALL_KEYS),
+                NextRequest(self.base + "/twilio/voice", "POST", {}),
+            )
         assert call.next is not None
         form = {
-            "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": call.sid,
-            "CallStatus": "ringing" if call.first else "in-progress", "Direction": "inbound",
-            "From": call.phone, "Caller": call.phone, "To": BILLING_NUMBER,
-            "Called": BILLING_NUMBER, **call.next.params,
+            "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+            "CallSid": call.sid,
+            "CallStatus": "ringing" if call.first else "in-progress",
+            "Direction": "inbound",
+            "From": call.phone,
+            "Caller": call.phone,
+            "To": BILLING_NUMBER,
+            "Called": BILLING_NUMBER,
+            **call.next.params,
         }
         if call.done:
             form.update(CallStatus="completed", CallDuration="42")
@@ -264,8 +309,9 @@ class Load:
         started = time.perf_counter()
         status, body, error = 0, "", None
         try:
-            async with client.post(self.base + path, data=urlencode(form),
-                                   headers=headers) as response:
+            async with client.post(
+                self.base + path, data=urlencode(form), headers=headers
+            ) as response:
                 body = await response.text()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as failure:
@@ -306,8 +352,10 @@ def percentile(values: list[float], share: float) -> float:
 
 def summarize(samples: list[Sample], counted_from: float, seconds: float) -> dict[str, Any]:
     counted = [s for s in samples if s.due >= counted_from]
-    result: dict[str, Any] = {"requests": len(counted),
-                              "rate_per_second": round(len(counted) / seconds, 1)}
+    result: dict[str, Any] = {
+        "requests": len(counted),
+        "rate_per_second": round(len(counted) / seconds, 1),
+    }
     for kind in ("all", "sms", "voice"):
         chosen = [s for s in counted if kind == "all" or s.kind == kind]
         latency = [(s.finished - s.due) * 1000 for s in chosen]
@@ -361,34 +409,41 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
-            "load_average_before": [round(value, 2) for value in os.getloadavg()]}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "load_average_before": [round(value, 2) for value in os.getloadavg()],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url",
-                        default="postgresql://postgres@127.0.0.1:5432/upm_bench_twilio")
+    parser.add_argument(
+        "--database-url", default="postgresql://postgres@127.0.0.1:5432/upm_bench_twilio"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
-    parser.add_argument("--accounts", type=int, default=5000,
-                        help="Households to seed, each with a verified phone.")
+    parser.add_argument(
+        "--accounts", type=int, default=5000, help="Households to seed, each with a verified phone."
+    )
     parser.add_argument("--rate", type=float, default=200.0, help="Requests per second.")
     parser.add_argument("--seconds", type=float, default=30.0, help="Measured seconds.")
     parser.add_argument("--warmup", type=float, default=5.0, help="Seconds driven, not counted.")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
     parser.add_argument("--port", type=int, default=8791)
-    parser.add_argument("--skip-seed", action="store_true",
-                        help="Reuse the database of an earlier run.")
+    parser.add_argument(
+        "--skip-seed", action="store_true", help="Reuse the database of an earlier run."
+    )
     options = parser.parse_args()
 
     if not options.skip_seed:
         prepare(options.database_url, options.accounts)
     about = machine()
-    server = start_server(options.database_url, options.redis_url, options.port,
-                          options.workers)
+    server = start_server(options.database_url, options.redis_url, options.port, options.workers)
     try:
-        load = Load(f"http://127.0.0.1:{options.port}", options.rate, options.seconds,
-                    options.accounts)
+        load = Load(
+            f"http://127.0.0.1:{options.port}", options.rate, options.seconds, options.accounts
+        )
         cpu_before = cpu_seconds(server.pid)
         generator_before = time.process_time()
         start = asyncio.run(load.run(options.warmup + options.seconds))
@@ -405,9 +460,13 @@ def main() -> None:
     result["generator_cpu_ms_per_request"] = round(1000 * generator_cpu / sent, 2)
     result["load_average_after"] = [round(value, 2) for value in os.getloadavg()]
     result["machine"] = about
-    result["settings"] = {"rate": options.rate, "seconds": options.seconds,
-                          "warmup": options.warmup, "workers": options.workers,
-                          "accounts": options.accounts}
+    result["settings"] = {
+        "rate": options.rate,
+        "seconds": options.seconds,
+        "warmup": options.warmup,
+        "workers": options.workers,
+        "accounts": options.accounts,
+    }
     print(json.dumps(result, indent=2))
 
 
