@@ -213,7 +213,7 @@ def demo_command(
             console.print(
                 "the simulators can reach this demo: made-up secrets set for "
                 + ", ".join(applied)
-                + " (`upm sim sms` and `upm sim slack` use the same ones)"
+                + " (`upm sim sms`, `upm sim call` and `upm sim slack` use the same ones)"
             )
         console.print(
             f"serving http://{host}:{port}/ (account search), /docs (API), /health; Ctrl+C stops"
