@@ -41,6 +41,10 @@ def apply_after_commit(
 
 
 def _on_commit(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        # SQLAlchemy 2.1 also fires after_commit when a savepoint is released, before the
+        # outer transaction has committed, so the tasks wait for the outer commit.
+        return
     pending = session.info.pop(_PENDING, [])
     if not pending:
         return

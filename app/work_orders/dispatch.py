@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from celery import shared_task
-from sqlalchemy import ForeignKey, String, Text, event, select
+from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from app.db import Base, UTCDateTime, session_scope, utcnow
+from app.messaging.after_commit import apply_after_commit
 from app.messaging.twilio_client import create_message
 from app.meters.models import Meter
 from app.premises.models import Premise
@@ -37,9 +37,8 @@ NOT_CONFIGURED = "not_configured"
 FAILED = "failed"
 RECEIVED = "received"
 
-#: The session.info key that lists outbound message ids to send after the commit.
-_AFTER_COMMIT = "crew_messages_after_commit"
-_LISTENING = "crew_messages_listening"
+#: The Celery task that sends one crew message, queued after the dispatch commits.
+SEND_TASK = "work_orders.send_crew_message"
 
 
 class CrewMessage(Base):
@@ -125,34 +124,10 @@ def queue_job_card(session: Session, order: WorkOrder) -> CrewMessage | None:
 
 
 def _send_after_commit(session: Session, message_id: int) -> None:
-    if not session.info.get(_LISTENING):
-        # The listeners stay for the session's life, and each run clears the list.
-        event.listen(session, "after_commit", _on_commit)
-        event.listen(session, "after_soft_rollback", _on_rollback)
-        session.info[_LISTENING] = True
-    session.info.setdefault(_AFTER_COMMIT, []).append(message_id)
+    apply_after_commit(session, SEND_TASK, [message_id])
 
 
-def _on_commit(session: Session) -> None:
-    message_ids = session.info.pop(_AFTER_COMMIT, [])
-    if not message_ids:
-        return
-    # The task is looked up on upm's Celery app, which runs it eagerly without Redis
-    # and sends it to the broker with it.
-    from app.celery_app import celery_app
-
-    task = celery_app.tasks[send_crew_message.name]
-    for message_id in message_ids:
-        task.delay(message_id)
-
-
-def _on_rollback(session: Session, previous_transaction: Any) -> None:
-    if previous_transaction.parent is None:
-        # Only the outer transaction counts; a savepoint's rollback leaves it pending.
-        session.info.pop(_AFTER_COMMIT, None)
-
-
-@shared_task(name="work_orders.send_crew_message")
+@shared_task(name=SEND_TASK)
 def send_crew_message(message_id: int) -> str:
     """Send one pending outbound crew message through Twilio and record its SID and status."""
     settings = get_settings()
