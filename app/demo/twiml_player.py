@@ -302,6 +302,8 @@ class _Player:
             outcome = self.connector.process(prompt, card)
             fields.update(_card_fields(card, asked))
             if outcome.error is not None:
+                # NOTE: the error fields carry Stripe's decline code and message. Twilio's own
+                # numeric error code for a connector error (64xxx) is not simulated.
                 fields.update(
                     Result="payment-connector-error",
                     ConnectorError=outcome.error_code or "",
