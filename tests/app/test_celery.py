@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.billing.models import Bill
-from app.celery_app import make_celery
+from app.celery_app import celery_app, make_celery
 from app.settings import Settings
 from tests.app.factories import City, water_tariff
 
@@ -71,6 +71,9 @@ def test_worker_runs_task_through_redis(session: Session, db_url: str, tmp_path:
             "billing.bill_run", args=["C1", "2026-07", "test"], queue=queue
         ).get(timeout=60)
     finally:
+        # Creating the client made it Celery's current app, which shared tasks in later
+        # tests would then send to Redis; upm's own app is made current again.
+        celery_app.set_current()
         worker.terminate()
         output = worker.communicate(timeout=30)[0].decode(errors="replace")
     assert result["bills_created"] == 1, output
