@@ -180,6 +180,15 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _sqlite_savepoint_in_transaction(connection: Any, _name: Any) -> None:
+            # The sqlite3 driver opens a transaction only before INSERT, UPDATE or DELETE.
+            # A SAVEPOINT after plain SELECTs would start one of its own, and its RELEASE
+            # would commit at once, out of reach of the session's rollback.
+            dbapi_connection = connection.connection.dbapi_connection
+            if not dbapi_connection.in_transaction:
+                connection.exec_driver_sql("BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True)
 
