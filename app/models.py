@@ -10,6 +10,7 @@ from app.billing.models import (
     BillRun,
     BillRunException,
 )
+from app.calls.models import Call, CallRequest
 from app.db import Base
 from app.inbound.models import InboundEvent
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
@@ -36,7 +37,6 @@ from app.work_orders.dispatch import CrewMessage
 from app.work_orders.inventory_models import EquipmentEntry, LaborEntry, Part, PartUse
 from app.work_orders.models import Crew, CrewMember, Staff, WorkOrder, WorkOrderEvent
 from chatops.models import SlackApproval
-from ivr_flows.models import Call, CallRequest
 from sms_flows.models import SmsConversation
 
 __all__ = [

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from app.accounts.models import Account
+from app.calls.models import CallOutcome
 from app.payments.channels import look_up
 from ivr_flows import calls, menu
-from ivr_flows.models import CallOutcome
 from ivr_flows.speech import N_, spoken_amount, spoken_date, spoken_digits
 from ivr_flows.turn import Turn
 

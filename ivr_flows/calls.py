@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.alerts import ARRANGEMENT_REQUESTED, CALLBACK_REQUESTED, raise_alert
+from app.calls.models import Call, CallOutcome, CallRequest, CallRequestKind
 from app.db import insert_ignoring_duplicates, utcnow
 from app.messaging.consent import masked_phone
-from ivr_flows.models import Call, CallOutcome, CallRequest, CallRequestKind
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.calls.models import CallOutcome
 from app.payments.cards.models import SavedCard
 from app.payments.cards.service import default_card
 from app.payments.channels import look_up
 from app.payments.models import Payment, PaymentStatus
 from ivr_flows import calls, card_pay, menu, people, tasks
-from ivr_flows.models import CallOutcome
 from ivr_flows.speech import N_, spoken_amount, spoken_digits
 from ivr_flows.turn import Line, Step, Turn, ask
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import datetime as dt
 
 from app.accounts.models import Account
+from app.calls.models import CallOutcome, CallRequestKind
 from app.db import utcnow
 from app.settings import get_settings
 from app.work_orders.calendar import is_business_day
 from ivr_flows import calls, menu
-from ivr_flows.models import CallOutcome, CallRequestKind
 from ivr_flows.speech import N_, spoken_time
 from ivr_flows.turn import Line, Step, Turn, ask
 

@@ -14,12 +14,12 @@ import logging
 
 from sqlalchemy import or_, select
 
+from app.calls.models import CallOutcome
 from app.premises.models import ServiceAgreement
 from app.settings import get_settings
 from app.work_orders.models import Priority, WorkOrderType
 from app.work_orders.service import Actor, create_order
 from ivr_flows import calls, menu, people
-from ivr_flows.models import CallOutcome
 from ivr_flows.speech import N_, spoken_digits
 from ivr_flows.turn import Line, Step, Turn, ask
 

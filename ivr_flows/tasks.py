@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.calls.models import Call
 from app.celery_app import celery_app
 from app.db import session_scope
 from app.errors import DomainError
 from app.payments.channels import pay
 from app.payments.models import PaymentChannel
-from ivr_flows.models import Call
 
 log = logging.getLogger(__name__)
 

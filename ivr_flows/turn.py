@@ -21,8 +21,8 @@ from starlette.datastructures import FormData
 from twilio.twiml import TwiML
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from app.calls.models import Call
 from app.settings import get_settings
-from ivr_flows.models import Call
 from ivr_flows.speech import N_, translate, voice_for
 
 #: Tries at one prompt (the first and two re-prompts) before the caller is helped otherwise.

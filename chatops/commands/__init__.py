@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.work_orders.models import StaffRole
-from chatops.commands import account, adjust, billrun, dispatch, help, kpi, wo
+from chatops.commands import account, adjust, billrun, calls, dispatch, help, kpi, wo
 from chatops.context import CommandContext, Reply
 
 R = StaffRole
@@ -122,6 +122,20 @@ COMMANDS: dict[str, Command] = {
             "today's payments by channel, open work orders and bills issued",
             frozenset({R.CLERK, R.SUPERVISOR, R.BILLING_ADMIN}),
             kpi.handle,
+        ),
+        Command(
+            "calls close",
+            "calls close <request>",
+            "close a callback or payment arrangement request after acting on it",
+            frozenset({R.CLERK, R.SUPERVISOR, R.BILLING_ADMIN}),
+            calls.handle_close,
+        ),
+        Command(
+            "calls",
+            "calls",
+            "today's calls by outcome, and the open callback and arrangement requests",
+            frozenset({R.CLERK, R.SUPERVISOR, R.BILLING_ADMIN}),
+            calls.handle_list,
         ),
         Command("help", "help", "this list", EVERYONE, help.handle),
     )

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, Contact, ContactKind
+from app.calls.models import Call, CallOutcome
 from app.demo.phone_customers import ENGLISH_PHONE, SPANISH_PHONE, UNKNOWN_PHONE
 from app.messaging.identity import verified_accounts
 from app.payments import channels
 from app.payments.cards.models import SavedCard
 from app.payments.models import Payment, PaymentChannel, PaymentStatus
-from ivr_flows.models import Call, CallOutcome
 
 DEMO_ARGS = ("demo", "--no-serve", "--accounts", "20", "--period", "2026-11")
 

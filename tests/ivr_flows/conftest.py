@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from app.accounts.models import Account, Contact, ContactKind
+from app.calls.models import Call
 from app.main import create_app
 from app.settings import get_settings
 from ivr_flows import people
-from ivr_flows.models import Call
 from ivr_flows.speech import VOICES
 from tests.app.factories import City, water_tariff
 from tests.payments.conftest import (  # noqa: F401 - fixtures used by name

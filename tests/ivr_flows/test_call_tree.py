@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
+from app.calls.models import CallOutcome, CallRequest
 from app.inbound.models import InboundEvent
 from app.payments.models import PaymentChannel, PaymentMethod, PaymentStatus
 from app.payments.service import create_payment
 from app.work_orders.models import Priority, WorkOrder, WorkOrderType
-from ivr_flows.models import CallOutcome, CallRequest
 from tests.app.factories import City, water_tariff
 from tests.ivr_flows.conftest import (
     CALLER,

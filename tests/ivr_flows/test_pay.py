@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEvent
+from app.calls.models import CallOutcome
 from app.ledger.chart import CASH, ensure_chart
 from app.ledger.models import Posting
 from app.ledger.service import account_balance
@@ -28,7 +29,6 @@ from app.payments.cards.webhook import handle_event
 from app.payments.models import Payment, PaymentChannel, PaymentStatus
 from app.settings import get_settings
 from ivr_flows import tasks
-from ivr_flows.models import CallOutcome
 from tests.ivr_flows.conftest import Customer, Phone, call_record
 from tests.payments.test_autopay_cards import DECLINING_CARD, GOOD_CARD, card_token
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import alerts
-from ivr_flows.models import CallOutcome, CallRequest, CallRequestKind
+from app.calls.models import CallOutcome, CallRequest, CallRequestKind
 from ivr_flows.people import office_is_open
 from tests.ivr_flows.conftest import CALLER, Customer, Phone, call_record, set_clock
 

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
+from app.calls.models import Call
 from app.inbound.models import InboundEvent
 from app.main import create_app
 from app.settings import get_settings
-from ivr_flows.models import Call
 
 TOKEN = "voice-signature-test-token"
 PUBLIC = "https://ops.example-utility.org"
