@@ -27,6 +27,8 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    func,
+    select,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -218,6 +220,18 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def lock_name(session: Session, name: str) -> None:
+    """Hold a lock on ``name`` until the session's transaction ends.
+
+    Two transactions that check for a row and then insert it can both miss the other's
+    row; taking the same named lock first makes the second wait for the first. On
+    PostgreSQL this is an advisory lock on a 64-bit hash of the name. SQLite lets one
+    writer at a time, so there it does nothing.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
 
 
 def insert_ignoring_duplicates(

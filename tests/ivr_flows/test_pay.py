@@ -8,13 +8,14 @@ then posts <Pay>'s action as Twilio would, with the connector's confirmation cod
 from __future__ import annotations
 
 import logging
+import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import stripe
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import AuditEvent
 from app.calls.models import CallOutcome
@@ -29,6 +30,7 @@ from app.payments.cards.webhook import handle_event
 from app.payments.models import Payment, PaymentChannel, PaymentStatus
 from app.settings import get_settings
 from ivr_flows import tasks
+from tests.conftest import ON_POSTGRES
 from tests.ivr_flows.conftest import Customer, Phone, call_record
 from tests.payments.test_autopay_cards import DECLINING_CARD, GOOD_CARD, card_token
 
@@ -381,6 +383,44 @@ def test_webhook_before_pay_posts_once(
     assert account_balance(session, customer.account_id) == Decimal("0.00")
     assert cash_total(session) == Decimal("84.12")
     assert phone.said().startswith("Thank you. Your payment of 84 dollars and 12 cents")
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite lets one writer at a time")
+def test_webhook_during_pay_waits_then_finds_payment(
+    stripe_ready: str,
+    customer: Customer,
+    session: Session,
+    session_factory: sessionmaker[Session],
+) -> None:
+    intent = connector_charge(stripe_ready, 8412)
+    outcomes: list[str] = []
+
+    def deliver_event() -> None:
+        with session_factory() as webhook_session:
+            outcomes.append(intent_succeeded_event(webhook_session, "evt_ivr_race", intent))
+
+    with session_factory() as paying:
+        post_pay_charge(
+            paying,
+            StripeGateway(),
+            account_id=customer.account_id,
+            confirmation_code=intent["latest_charge"]["id"],
+            call_sid="CA" + "7" * 32,
+            card_label="Visa ending 4242",
+            actor="test",
+        )
+        event_thread = threading.Thread(target=deliver_event)
+        event_thread.start()
+        event_thread.join(timeout=1.0)
+        # The event waits for the <Pay> posting's transaction instead of parking the money.
+        assert event_thread.is_alive()
+        paying.commit()
+    event_thread.join(timeout=15)
+
+    assert outcomes == ["unchanged"]
+    assert len(payments(session)) == 1
+    assert session.scalars(select(SuspenseItem)).all() == []
+    assert cash_total(session) == Decimal("84.12")
 
 
 @pytest.mark.parametrize(

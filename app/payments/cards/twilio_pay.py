@@ -11,10 +11,8 @@ PaymentIntent id when this posted first. When the event came first it parked the
 in the suspense queue under that id, and this applies that suspense item to the account
 instead of posting the money a second time.
 
-NOTE: the two are not serialized against each other. An event handled in the same
-instant as the ``<Pay>`` callback, on another connection, can still park the money in
-suspense after this posted it. The money then shows twice: as this payment and as an open
-suspense item with the same PaymentIntent id, which a clerk must close without applying.
+Both take the same named lock on the PaymentIntent id first, so an event handled at the
+same instant as the ``<Pay>`` callback waits for it and then finds its payment.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
+from app.db import lock_name
 from app.errors import Conflict
 from app.payments.bankfiles.models import SuspenseItem, SuspenseStatus
 from app.payments.cards.gateway import StripeGateway, from_cents
@@ -96,6 +95,8 @@ def post_pay_charge(
     if earlier is not None:
         return earlier
     charge = confirm_charge(gateway, confirmation_code)
+    # Stripe's event about the same intent waits here, so it finds this payment.
+    lock_name(session, f"stripe:{charge.reference}")
     lock_account(session, account_id)
     suspense_item = session.scalar(
         select(SuspenseItem)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account
+from app.db import lock_name
 from app.errors import DomainError
 from app.inbound.service import claim_event
 from app.ledger.chart import CASH, RECEIVABLES
@@ -89,6 +90,8 @@ def handle_event(session: Session, event: dict[str, Any]) -> str:
 def _payment_for_intent(session: Session, intent: dict[str, Any], source: str) -> Payment | None:
     """Find the payment of a PaymentIntent, or create it from the metadata we set."""
     intent_ref = intent.get("id")
+    # A Twilio <Pay> callback may be posting this same intent right now (twilio_pay.py).
+    lock_name(session, f"stripe:{intent_ref}")
     payment = session.scalar(
         select(Payment).where(Payment.provider == PROVIDER, Payment.external_ref == intent_ref)
     )
