@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -72,6 +73,19 @@ def test_dispatch_texts_job_card(
     assert logged[0].status == "queued"
     assert logged[0].to_number == TECH_PHONE
     assert logged[0].body == sent["Body"]
+
+
+def test_order_page_lists_crew_texts_once(
+    client: TestClient, fake_twilio: FakeMessagesApi, dispatched: Callable[..., int]
+) -> None:
+    number = dispatched()
+
+    page = client.get(f"/work-orders/{number}").text
+
+    title = page[page.index("<title>") + len("<title>") : page.index("</title>")]
+    assert title == f"Work order {number} · upm"
+    assert page.count("<h2>Crew texts</h2>") == 1
+    assert f"WO {number}: reread" in page
 
 
 def test_job_card_address_from_premise(
