@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from types import FrameType
 
-from rich.table import Table
+from rich.table import Column, Table
 
 from app.cli.common import clear_errors, console
 from app.db import session_scope
@@ -54,9 +54,10 @@ def phone_demo(settings: Settings) -> Iterator[None]:
 
 
 def print_phone_customers(report: PhoneDemoReport) -> None:
+    # The phone and account numbers are what the tour types, so they never wrap or shrink.
     table = Table(
-        "phone",
-        "account",
+        Column("phone", no_wrap=True, min_width=12),
+        Column("account", no_wrap=True, min_width=9),
         "customer",
         "language",
         "service ZIP",

@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from app.cli.sim_call import call_command
 from app.cli.sim_outbound import last_outbound_id, print_new_outbound
-from app.demo.channels import demo_secret
+from app.demo.channels import check_phone, demo_secret
 from app.demo.work_orders import DEMO_SLACK_TEAM, DEMO_SUPERVISOR
 from app.settings import get_settings
 
@@ -32,7 +32,9 @@ sim_app.command("call")(call_command)
 
 @sim_app.command("sms")
 def sms_command(
-    phone: str = typer.Argument(..., help="Sender's phone number in E.164 form, +15550100777."),
+    phone: str = typer.Argument(
+        ..., help="Sender's phone number in E.164 form, +15550100777.", callback=check_phone
+    ),
     text: str = typer.Argument(..., help="The text message, such as 'ACCEPT 1002'."),
     url: str = typer.Option(
         "http://127.0.0.1:8000", help="Base URL of the running app to post to."
@@ -59,7 +61,7 @@ def sms_command(
         "MessageSid": message_sid or f"SM{uuid.uuid4().hex}",
         "AccountSid": settings.twilio_account_sid or "AC" + "0" * 32,
         "From": phone,
-        "To": to or settings.billing_number or "",
+        "To": to or settings.billing_number or demo_secret("UPM_TWILIO_FROM_NUMBER"),
         "Body": text,
         "NumMedia": "0",
     }
@@ -82,7 +84,10 @@ def sms_command(
     except urllib.error.HTTPError as error:
         status, body = error.code, error.read().decode()
     except urllib.error.URLError as error:
-        typer.echo(f"could not reach {url}: {error.reason}; is `upm serve` running?", err=True)
+        typer.echo(
+            f"could not reach {url}: {error.reason}; is `upm demo` or `upm serve` running?",
+            err=True,
+        )
         raise typer.Exit(1) from error
 
     if status != 200:
@@ -118,7 +123,10 @@ def slack_command(
             line, url=url, secret=secret, user=user, team=team, channel=channel, wait=wait
         )
     except urllib.error.URLError as error:
-        typer.echo(f"could not reach {url}: {error.reason}; is `upm serve` running?", err=True)
+        typer.echo(
+            f"could not reach {url}: {error.reason}; is `upm demo` or `upm serve` running?",
+            err=True,
+        )
         raise typer.Exit(1) from error
     if result.status != 200:
         typer.echo(f"HTTP {result.status}: {result.acknowledgment}", err=True)

@@ -18,7 +18,7 @@ import typer
 
 from app.cli.sim_outbound import last_outbound_id, print_new_outbound
 from app.demo.call_simulator import CallError, CallSetup, Transport, simulate_call
-from app.demo.channels import demo_secret
+from app.demo.channels import check_phone, demo_secret
 from app.demo.demo_stripe import running_demo_stripe
 from app.demo.pay_connector import StripePayConnector
 from app.demo.twiml_player import Card, ConnectorOutcome, Entry, GatherPrompt, Heard, PayPrompt
@@ -97,7 +97,9 @@ class PrintingConnector:
 
 
 def call_command(
-    phone: str = typer.Argument(..., help="Caller's number in E.164 form, such as +15550100123."),
+    phone: str = typer.Argument(
+        ..., help="Caller's number in E.164 form, such as +15550100123.", callback=check_phone
+    ),
     keys: str | None = typer.Option(
         None,
         help="Answers to the IVR's prompts in order, separated by commas: keys such as 1 or "
@@ -133,7 +135,7 @@ def call_command(
             stripe_base, stripe_key = demo.api_base, demo.secret_key
     setup = CallSetup(
         caller=phone,
-        called=to or settings.billing_number or "",
+        called=to or settings.billing_number or demo_secret("UPM_TWILIO_FROM_NUMBER"),
         public_base_url=settings.public_base_url,
         auth_token=auth_token,
         account_sid=settings.twilio_account_sid or "AC" + "0" * 32,
@@ -152,7 +154,10 @@ def call_command(
             http_transport(url),
         )
     except urllib.error.URLError as error:
-        typer.echo(f"could not reach {url}: {error.reason}; is `upm demo` running?", err=True)
+        typer.echo(
+            f"could not reach {url}: {error.reason}; is `upm demo` or `upm serve` running?",
+            err=True,
+        )
         raise typer.Exit(1) from error
     except CallError as error:
         typer.echo(f"error: {error}", err=True)

@@ -8,11 +8,16 @@ serve`` never uses them.
 from __future__ import annotations
 
 import os
+import re
+
+import typer
 
 from app.settings import get_settings
 
 DEMO_SECRETS = {
     "UPM_TWILIO_AUTH_TOKEN": "demo-twilio-auth-token",
+    # The number customers and crews text and call; 555-0100 to 555-0199 are fictional.
+    "UPM_TWILIO_FROM_NUMBER": "+15125550199",
     "UPM_SLACK_SIGNING_SECRET": "demo-slack-signing-secret",
     "UPM_SLACK_BOT_TOKEN": "xoxb-demo-bot-token",
     # Nothing listens on port 9, so a message the bot would post to Slack fails at once
@@ -32,3 +37,16 @@ def apply_demo_secrets() -> list[str]:
 
 def demo_secret(name: str) -> str:
     return DEMO_SECRETS[name]
+
+
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def check_phone(phone: str) -> str:
+    """Return ``phone`` when it is in E.164 form, or raise naming the expected form."""
+    if not E164.fullmatch(phone):
+        raise typer.BadParameter(
+            f"{phone!r} is not a phone number in E.164 form; write it as Twilio sends it, "
+            "with + and the country code, such as +15550100123"
+        )
+    return phone
