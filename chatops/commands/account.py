@@ -13,6 +13,7 @@ from app.errors import InvalidInput, NotFound
 from app.payments.channels import look_up
 from app.premises.models import Premise, ServiceAgreement
 from app.settings import get_settings
+from app.web.formatting import format_money as money
 from app.work_orders.models import WorkOrder
 from app.work_orders.service import OPEN
 from chatops.context import CommandContext, Reply, fields, section
@@ -76,12 +77,12 @@ def account_card(context: CommandContext, account: Account) -> Reply:
         )
     )
 
-    due = f"${owed.amount_due}" + (f" due {owed.due_date}" if owed.due_date else "")
+    due = money(owed.amount_due) + (f" due {owed.due_date}" if owed.due_date else "")
     if owed.past_due > 0:
-        due += f" (${owed.past_due} past due)"
+        due += f" ({money(owed.past_due)} past due)"
     service_text = "\n".join(f"{service} at {address}" for service, address in services)
     bill_text = (
-        f"{last_bill.bill_date}: ${last_bill.total}, due {last_bill.due_date}"
+        f"{last_bill.bill_date}: {money(last_bill.total)}, due {last_bill.due_date}"
         if last_bill
         else "none yet"
     )
@@ -95,7 +96,7 @@ def account_card(context: CommandContext, account: Account) -> Reply:
             "type": "header",
             "text": {"type": "plain_text", "text": f"{account.customer.name}: {account.number}"},
         },
-        fields(("Balance", f"${owed.balance}"), ("Amount due", due)),
+        fields(("Balance", money(owed.balance)), ("Amount due", due)),
         fields(
             ("Services", service_text or "no active service"),
             ("Last bill", bill_text),
@@ -103,7 +104,7 @@ def account_card(context: CommandContext, account: Account) -> Reply:
         section(f"*Open work orders*\n{order_text or 'none'}"),
     ]
     text = (
-        f"{account.customer.name} ({account.number}): balance ${owed.balance}, "
+        f"{account.customer.name} ({account.number}): balance {money(owed.balance)}, "
         f"amount due {due}; last bill {bill_text}; {len(orders)} open work orders"
     )
     return Reply(text=text, blocks=blocks)

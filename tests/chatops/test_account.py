@@ -60,6 +60,28 @@ def test_account_card(
     assert "balance $42.50" in reply.text
 
 
+def test_account_credit_shows_minus_sign_first(
+    slash: Slash, fake_slack: FakeSlack, staff: dict[str, Staff], session: Session
+) -> None:
+    account, _ = City(session).account("Pat Doe")
+    post_adjustment(
+        session,
+        account_id=account.id,
+        amount=Decimal("-1234.50"),
+        key="credit",
+        effective_date=dt.date(2026, 11, 1),
+        actor="test",
+        memo="test credit",
+    )
+    session.commit()
+
+    slash(f"account {account.number}", user="U0TECH")
+    reply = fake_slack.wait_for("response")[0]
+
+    assert reply.body["blocks"][1]["fields"][0]["text"] == "*Balance*\n-$1,234.50"
+    assert "balance -$1,234.50" in reply.text
+
+
 def test_account_by_name_lists_matches(
     slash: Slash, fake_slack: FakeSlack, staff: dict[str, Staff], session: Session
 ) -> None:
