@@ -32,6 +32,7 @@ def make_celery(settings: Settings) -> Celery:
             "app.payments.tasks",
             "app.work_orders.tasks",
             "app.work_orders.dispatch",
+            "app.work_orders.reports",
             "app.messaging.sending",
             "app.messaging.bill_alerts",
             "app.messaging.payment_alerts",

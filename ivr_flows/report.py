@@ -5,7 +5,9 @@
 
 Leaks, no water and outages are emergencies (due the same day); a meter problem is
 routine. The order's idempotency key is made of the call and its turn, so a repeated
-webhook creates one order.
+webhook creates one order. A problem whose order is still open at the premise (reported
+by text, or earlier in this call) gets that order's number, and staff are alerted only
+to a new order (``app.work_orders.reports``).
 """
 
 from __future__ import annotations
@@ -17,20 +19,21 @@ from sqlalchemy import or_, select
 from app.calls.models import CallOutcome
 from app.premises.models import ServiceAgreement
 from app.settings import get_settings
+from app.work_orders import reports
 from app.work_orders.models import Priority, WorkOrderType
-from app.work_orders.service import Actor, create_order
+from app.work_orders.service import Actor
 from ivr_flows import calls, menu, people
 from ivr_flows.speech import N_, spoken_digits
 from ivr_flows.turn import Line, Step, Turn, ask
 
 log = logging.getLogger(__name__)
 
-#: Key: (what staff read in the order's notes, order type, priority).
+#: Key: (what staff read in the order's notes and alert, order type, priority).
 PROBLEMS = {
-    "1": ("leak", WorkOrderType.LEAK_INVESTIGATION, Priority.EMERGENCY),
+    "1": ("a leak", WorkOrderType.LEAK_INVESTIGATION, Priority.EMERGENCY),
     "2": ("no water", WorkOrderType.SERVICE_INVESTIGATION, Priority.EMERGENCY),
-    "3": ("outage", WorkOrderType.SERVICE_INVESTIGATION, Priority.EMERGENCY),
-    "4": ("meter problem", WorkOrderType.SERVICE_INVESTIGATION, Priority.ROUTINE),
+    "3": ("an outage", WorkOrderType.SERVICE_INVESTIGATION, Priority.EMERGENCY),
+    "4": ("a meter problem", WorkOrderType.SERVICE_INVESTIGATION, Priority.ROUTINE),
 }
 
 
@@ -61,7 +64,7 @@ def report_choice(turn: Turn) -> None:
         return
     label, order_type, priority = problem
     account_id = turn.call.account_id
-    order = create_order(
+    report = reports.report_problem(
         turn.session,
         type=order_type,
         priority=priority,
@@ -70,15 +73,24 @@ def report_choice(turn: Turn) -> None:
         account_id=account_id,
         premise_id=_service_premise(turn, account_id),
         notes=f"Reported by phone: {label}. Caller {turn.call.caller}, call {turn.call.call_sid}.",
+        alert=f"called about {label}",
         now=turn.now,
     )
+    order = report.order
+
     log.info("call %s reported %s: work order %s", turn.call.call_sid, label, order.number)
     turn.note(f"report_{order.number}")
     calls.settle(turn.call, CallOutcome.SELF_SERVED)
-    turn.say(
-        N_("Thank you. Your report is recorded. Your confirmation number is %(number)s."),
-        number=spoken_digits(str(order.number)),
-    )
+    if report.created:
+        turn.say(
+            N_("Thank you. Your report is recorded. Your confirmation number is %(number)s."),
+            number=spoken_digits(str(order.number)),
+        )
+    else:
+        turn.say(
+            N_("Thank you. This problem is already reported. Work order %(number)s is open."),
+            number=spoken_digits(str(order.number)),
+        )
     menu.menu(turn)
 
 

@@ -2,8 +2,8 @@
 
 Both are emergency priority (due the same day), because a text cannot tell a leak at the
 meter from one in the yard, nor one house without water from a main break. Staff lower
-the priority once they know. Staff also get an alert, raised by a Celery task after the
-order is committed, so the webhook does not wait on Slack.
+the priority once they know. A second report of a problem whose order is still open gets
+that order's number (``app.work_orders.reports``); staff are alerted to new orders only.
 """
 
 from __future__ import annotations
@@ -13,31 +13,30 @@ import datetime as dt
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.messaging.after_commit import apply_after_commit
 from app.premises.models import ServiceAgreement
 from app.settings import get_settings
+from app.work_orders import reports
 from app.work_orders.models import Priority, WorkOrderType
-from app.work_orders.service import Actor, create_order
+from app.work_orders.service import Actor
 from sms_flows import replies
 from sms_flows.inbound import Request
 from sms_flows.keywords import Keyword
-
-#: The Celery task that alerts staff to a reported problem (sms_flows.tasks).
-REPORT_ALERT_TASK = "sms_flows.report_alert"
 
 ORDER_TYPES = {
     Keyword.LEAK: WorkOrderType.LEAK_INVESTIGATION,
     Keyword.OUTAGE: WorkOrderType.SERVICE_INVESTIGATION,
 }
+#: The words the staff alert uses for each report.
+ALERTS = {Keyword.LEAK: "texted about a leak", Keyword.OUTAGE: "texted about an outage"}
 
 #: Characters of the customer's text kept in the order's notes.
 NOTES_LIMIT = 300
 
 
 def report_problem(session: Session, request: Request) -> str:
-    """Create the work order once per text and reply with its number."""
+    """Name the open order for this problem, else create one, and reply with its number."""
     text = request.text
-    order = create_order(
+    report = reports.report_problem(
         session,
         type=ORDER_TYPES[request.keyword],
         priority=Priority.EMERGENCY,
@@ -46,10 +45,14 @@ def report_problem(session: Session, request: Request) -> str:
         account_id=request.account.id,
         premise_id=service_premise_id(session, request.account.id),
         notes=f"Reported by text: {' '.join(text.body.split())[:NOTES_LIMIT]}",
+        alert=ALERTS[request.keyword],
     )
-    apply_after_commit(session, REPORT_ALERT_TASK, [order.id])
     return replies.render(
-        "report", request.language, kind=request.keyword.value.lower(), number=order.number
+        "report",
+        request.language,
+        kind=request.keyword.value.lower(),
+        number=report.order.number,
+        already_open=not report.created,
     )
 
 

@@ -1,6 +1,6 @@
-"""Celery tasks of the customer text flow: charge a confirmed PAY, alert staff to a report.
+"""Celery tasks of the customer text flow: charge a confirmed PAY.
 
-Both are queued by the webhook's transaction and sent only after it commits
+The task is queued by the webhook's transaction and sent only after it commits
 (``app.messaging.after_commit``).
 """
 
@@ -12,8 +12,6 @@ from celery import shared_task
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Account
-from app.alerts import PROBLEM_REPORTED, raise_alert
 from app.db import session_scope, utcnow
 from app.errors import DomainError
 from app.messaging.consent import masked_phone
@@ -23,12 +21,9 @@ from app.payments import channels
 from app.payments.cards.gateway import GatewayUnavailable
 from app.payments.cards.models import SavedCard
 from app.payments.models import PaymentChannel, PaymentStatus
-from app.premises.models import Premise
-from app.work_orders.models import WorkOrder, WorkOrderType
 from sms_flows import conversations, replies
 from sms_flows.confirmations import PAY_TASK
 from sms_flows.models import ConversationStatus, SmsConversation
-from sms_flows.reports import REPORT_ALERT_TASK
 
 log = logging.getLogger(__name__)
 
@@ -144,24 +139,3 @@ def _text_result(session: Session, conversation: SmsConversation, template: str)
         idempotency_key=f"sms_pay_result:{conversation.id}",
         account_id=conversation.account_id,
     )
-
-
-@shared_task(name=REPORT_ALERT_TASK)
-def report_alert(order_id: int) -> str:
-    """Tell staff about a work order a customer's text created."""
-    with session_scope() as session:
-        order = session.get(WorkOrder, order_id)
-        if order is None:
-            log.warning("report alert: work order id %s not found", order_id)
-            return "missing"
-        premise = session.get(Premise, order.premise_id) if order.premise_id else None
-        account = session.get(Account, order.account_id) if order.account_id else None
-        problem = "a leak" if order.type is WorkOrderType.LEAK_INVESTIGATION else "an outage"
-        place = premise.address if premise is not None else "no premise on file"
-        account_label = account.masked_number if account is not None else "none"
-        message = (
-            f"A customer texted about {problem}: work order {order.number} "
-            f"({order.priority.value}) at {place}, account {account_label}."
-        )
-    raise_alert(PROBLEM_REPORTED, message)
-    return "alerted"

@@ -335,13 +335,13 @@ def test_concurrent_duplicates_act_once(phone: Phone, customer: Customer, sessio
 def test_repeated_menu_visit_is_not_duplicate(
     phone: Phone, customer: Customer, session: Session
 ) -> None:
-    # The same report choice twice in one call: two visits, so two orders.
+    # The report menu twice in one call: two visits, so two orders of two problems.
     phone.call()
     phone.press("1")
     phone.press("1")
-    for _ in range(2):
+    for key in ("1", "4"):
         phone.press("3")
-        phone.press("1")
+        phone.press(key)
 
     assert session.scalar(select(func.count()).select_from(WorkOrder)) == 2
 

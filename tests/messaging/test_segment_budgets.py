@@ -63,6 +63,7 @@ SMS_VALUES: dict[str, list[Any]] = {
     "scope": ["billing", "alerts", "both"],
     "answer": ["no", "yes"],
     "method": ["bank", "card"],
+    "already_open": [False, True],
 }
 
 #: Candidate values of each variable of templates/alerts/: the objects the alert code

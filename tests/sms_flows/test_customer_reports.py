@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.alerts import PROBLEM_REPORTED
 from app.premises.models import ServiceAgreement
 from app.work_orders.models import Priority, WorkOrder, WorkOrderStatus, WorkOrderType
+from app.work_orders.service import Actor, create_order
 from sms_flows.reports import service_premise_id
 from tests.app.factories import City, water_tariff
 from tests.sms_flows.customer_fixtures import (
@@ -145,3 +146,61 @@ def test_no_premise_without_service(session: Session, customer_city: City) -> No
 
     assert service_premise_id(session, account.id, TODAY) is None
     assert session.scalars(select(ServiceAgreement)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("phone", "first", "second", "expected"),
+    [
+        (CUSTOMER_PHONE, "LEAK", "Leak!",
+         "Thank you. This leak is already reported: work order {number} is open. "
+         "In an emergency call +15125550100."),
+        (SPANISH_PHONE, "CORTE", "apagón",
+         "Gracias. Este corte ya está reportado: la orden de trabajo {number} está "
+         "abierta. En una emergencia llame al +15125550100."),
+    ],
+)
+def test_second_report_names_the_open_order(
+    session: Session, sms: Callable[..., Any], households: dict[str, Household],
+    staff_alerts: list[tuple[str, str]], phone: str, first: str, second: str, expected: str,
+) -> None:
+    reply_of(sms(phone, first))
+    again = reply_of(sms(phone, second))
+
+    [order] = orders(session)
+    assert again == expected.format(number=order.number)
+    assert len(staff_alerts) == 1
+
+
+def leak_order(session: Session, premise_id: int, key: str) -> WorkOrder:
+    return create_order(
+        session, type=WorkOrderType.LEAK_INVESTIGATION, priority=Priority.EMERGENCY,
+        actor=Actor("test"), idempotency_key=key, premise_id=premise_id,
+    )
+
+
+def test_open_order_at_premise_is_named(
+    session: Session, sms: Callable[..., Any], households: dict[str, Household],
+    staff_alerts: list[tuple[str, str]],
+) -> None:
+    existing = leak_order(session, households["en"].premise_id, "test:open-leak")
+    session.commit()
+
+    reply = reply_of(sms(CUSTOMER_PHONE, "LEAK"))
+
+    assert [order.id for order in orders(session)] == [existing.id]
+    assert reply is not None
+    assert f"already reported: work order {existing.number} is open" in reply
+    assert staff_alerts == []
+
+
+def test_closed_order_does_not_count(
+    session: Session, sms: Callable[..., Any], households: dict[str, Household]
+) -> None:
+    old = leak_order(session, households["en"].premise_id, "test:old-leak")
+    old.status = WorkOrderStatus.COMPLETED
+    session.commit()
+
+    reply = reply_of(sms(CUSTOMER_PHONE, "LEAK"))
+
+    [_, new] = orders(session)
+    assert reply is not None and f"Your leak report is work order {new.number}" in reply
