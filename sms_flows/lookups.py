@@ -21,15 +21,19 @@ USAGE_PERIODS = 3
 
 
 def balance(session: Session, request: Request) -> str:
-    """Reply with the amount due, its due date and any past-due part, or the credit."""
+    """Reply with the amount due, its due date and any past-due part, the credit, or that
+    nothing is due."""
     owed = channels.look_up(session, request.account.id)
     language = request.language
+    nothing_due = owed.amount_due <= 0
+    due_date = owed.due_date if not nothing_due else None
     return replies.render(
         "balance",
         language,
         last4=request.last4,
+        nothing_due=nothing_due,
         amount_due=replies.money(owed.amount_due, language),
-        due_date=replies.day(owed.due_date, language) if owed.due_date else None,
+        due_date=replies.day(due_date, language) if due_date else None,
         past_due=replies.money(owed.past_due, language) if owed.past_due > 0 else None,
         credit=replies.money(-owed.balance, language) if owed.balance < 0 else None,
     )

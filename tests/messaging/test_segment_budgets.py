@@ -64,6 +64,7 @@ SMS_VALUES: dict[str, list[Any]] = {
     "answer": ["no", "yes"],
     "method": ["bank", "card"],
     "already_open": [False, True],
+    "nothing_due": [False, True],
 }
 
 #: Candidate values of each variable of templates/alerts/: the objects the alert code

@@ -108,6 +108,23 @@ def test_bal_with_credit(
     )
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [("BAL", "Account ending {last4}: nothing is due."),
+     ("SALDO", "Cuenta que termina en {last4}: no debe nada.")],
+)
+def test_bal_with_nothing_due(
+    session: Session, sms: Callable[..., Any], households: dict[str, Household],
+    body: str, expected: str,
+) -> None:
+    # A payment of 84.12 against the 84.12 bill leaves 0.00.
+    post_payment(session, households["en"].account_id, "84.12", "paid")
+
+    reply = reply_of(sms(CUSTOMER_PHONE, body))
+
+    assert reply == expected.format(last4=households["en"].last4)
+
+
 @pytest.mark.parametrize("body", ["HELP", "help!", "Info"])
 def test_help_in_english(sms: Callable[..., Any], households: dict[str, Household],
                          body: str) -> None:
