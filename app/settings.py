@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     #: The unique name of the Stripe Pay Connector in the Twilio console, which the IVR's
     #: ``<Pay>`` charges new cards through.
     twilio_pay_connector: str = "Default"
+    #: The largest amount a caller may key in to pay by phone (the amount due is not capped).
+    max_phone_payment: Decimal = Decimal("2000.00")
     #: No customer text is sent between these local times, except emergency alerts.
     quiet_hours_start: dt.time = dt.time(21, 0)
     quiet_hours_end: dt.time = dt.time(8, 0)
@@ -179,6 +181,15 @@ class Settings(BaseSettings):
     def _check_fee(cls, value: Decimal) -> Decimal:
         if value < 0 or value != value.quantize(Decimal("0.01")):
             raise ValueError(f"fee {value} must be zero or more, in whole cents")
+        return value
+
+    @field_validator("max_phone_payment")
+    @classmethod
+    def _check_limit(cls, value: Decimal) -> Decimal:
+        if value <= 0 or value != value.quantize(Decimal("0.01")):
+            raise ValueError(
+                f"UPM_MAX_PHONE_PAYMENT {value} must be more than zero, in whole cents"
+            )
         return value
 
     @field_validator(

@@ -1,6 +1,7 @@
 """Paying with a new card through Twilio ``<Pay>`` and its Stripe Pay Connector.
 
-    pay/amount (dollars * cents #) ──▶ collect ──▶ <Pay> ──▶ pay/card/result
+    pay/amount (dollars * cents #, up to UPM_MAX_PHONE_PAYMENT) ──▶ collect ──▶ <Pay>
+    <Pay> ──▶ pay/card/result
     result: success ──▶ read the charge from Stripe, post once ──▶ confirmation ──▶ menu
             caller-interrupted-with-star ──▶ "canceled, nothing charged" ──▶ menu
             caller-hung-up ──▶ nothing posts, nothing to say
@@ -31,9 +32,9 @@ from ivr_flows.turn import Line, Step, Turn, ask
 
 log = logging.getLogger(__name__)
 
-#: Keyed amounts: up to five digits of dollars (99,999 at most, a guard against typos),
-#: then star and one or two digits of cents.
-AMOUNT_KEYS = re.compile(r"(\d{1,5})(?:\*(\d{1,2}))?")
+#: Keyed amounts: up to seven digits of dollars, then star and one or two digits of cents.
+#: ``UPM_MAX_PHONE_PAYMENT`` bounds the amount; this only bounds the keys.
+AMOUNT_KEYS = re.compile(r"(\d{1,7})(?:\*(\d{1,2}))?")
 #: Card attempts the caller gets: the first and one retry after a decline.
 MAX_TRIES = 2
 #: Tries <Pay> gives the caller within one attempt to key a valid card, date and code.
@@ -51,17 +52,43 @@ PAY_PROMPTS = {
 }
 
 
+#: Said again before the amount prompt when the keys were not an amount.
+NOT_AN_AMOUNT = Line(
+    N_(
+        "Sorry, that is not an amount. Please enter an amount in dollars, then press pound; "
+        "for cents, press star and two digits before pound."
+    )
+)
+
+
 def parse_amount(keys: str) -> Decimal | None:
     """Return the amount of keys such as ``25*5`` (25.50), or None when it is not one."""
     matched = AMOUNT_KEYS.fullmatch(keys.strip().rstrip("#"))
     if matched is None:
         return None
     dollars, cents = matched.group(1), (matched.group(2) or "").ljust(2, "0")
-    amount = Decimal(f"{int(dollars)}.{cents}")
-    return amount if amount > 0 else None
+    return Decimal(f"{int(dollars)}.{cents}")
 
 
-def ask_amount(turn: Turn, attempt: int = 1) -> None:
+def refusal(amount: Decimal | None, language: str) -> Line | None:
+    """Return why a keyed amount cannot be paid by phone, or None when it can."""
+    if amount is None:
+        return NOT_AN_AMOUNT
+    if amount <= 0:
+        return Line(N_("Sorry, the amount must be more than zero."))
+    limit = get_settings().max_phone_payment
+    if amount > limit:
+        return Line(
+            N_(
+                "Sorry, we can take at most %(limit)s in one payment by phone. "
+                "Please enter a smaller amount."
+            ),
+            {"limit": spoken_amount(limit, language)},
+        )
+    return None
+
+
+def ask_amount(turn: Turn, attempt: int = 1, refused: Line = NOT_AN_AMOUNT) -> None:
     ask(
         turn,
         prompt=Step.PAY_AMOUNT,
@@ -70,6 +97,7 @@ def ask_amount(turn: Turn, attempt: int = 1) -> None:
         fallback=people.fallback,
         num_digits=None,
         finish_on_key="#",
+        rejected=(refused,),
         lines=[
             Line(
                 N_(
@@ -84,8 +112,9 @@ def ask_amount(turn: Turn, attempt: int = 1) -> None:
 
 def amount_entered(turn: Turn) -> None:
     amount = parse_amount(turn.digits)
-    if amount is None:
-        ask_amount(turn, turn.attempt + 1)
+    refused = refusal(amount, turn.language)
+    if refused is not None or amount is None:
+        ask_amount(turn, turn.attempt + 1, refused or NOT_AN_AMOUNT)
         return
     collect(turn, amount, tries=1)
 

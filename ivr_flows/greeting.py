@@ -2,7 +2,8 @@
 
     incoming ──▶ language ("1 English, 2 Spanish") ──▶ identify.start
 
-The language chosen holds for the rest of the call (``Call.language``).
+The language chosen holds for the rest of the call (``Call.language``). Until then every
+re-prompt, and the transfer or the office hours after three tries, is said in both.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from app.settings import get_settings
 from ivr_flows import identify, people
 from ivr_flows.speech import N_
-from ivr_flows.turn import Line, Step, Turn, ask
+from ivr_flows.turn import BOTH_LANGUAGES, Line, Step, Turn, ask
 
 #: The key for each language on the greeting menu.
 LANGUAGE_KEYS = {"1": "en", "2": "es"}
@@ -27,7 +28,8 @@ def language(turn: Turn, attempt: int = 1) -> None:
         prompt=Step.LANGUAGE,
         action=Step.LANGUAGE_CHOICE,
         attempt=attempt,
-        fallback=people.fallback,
+        fallback=lambda turn: people.fallback(turn, BOTH_LANGUAGES),
+        languages=BOTH_LANGUAGES,
         lines=[
             Line(N_("For English, press 1."), language="en"),
             Line(N_("For Spanish, press 2."), language="es"),

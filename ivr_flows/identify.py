@@ -83,6 +83,7 @@ def ask_number(turn: Turn, attempt: int = 1) -> None:
         num_digits=None,
         speech=True,
         finish_on_key="#",
+        rejected=[Line(N_("Sorry, that is not an account number."))],
         lines=[
             Line(
                 N_(
@@ -112,6 +113,7 @@ def ask_zip(turn: Turn, attempt: int = 1) -> None:
         fallback=people.fallback,
         num_digits=5,
         speech=True,
+        rejected=[Line(N_("Sorry, a ZIP code has five digits."))],
         lines=[Line(N_("Please enter the five-digit ZIP code of your service address."))],
     )
 

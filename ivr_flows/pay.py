@@ -76,6 +76,9 @@ def pay_choice(turn: Turn) -> None:
     account_id = turn.call.account_id
     assert account_id is not None, "the routes check that the call has an account"
     card = default_card(turn.session, account_id)
+    # UPM_MAX_PHONE_PAYMENT caps only keyed amounts (3): it guards against a mistyped
+    # amount, while the amount due of 1 and 2 comes from the ledger, and a customer with
+    # a large bill must still be able to pay it by phone.
     if turn.digits == "1" and amount is not None and card is not None:
         charge_saved_card(turn, card, amount)
     elif turn.digits == "2" and amount is not None:

@@ -11,10 +11,12 @@ work-order calendar (weekdays that are not holidays or closures), in the utility
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from app.accounts.models import Account
 from app.calls.models import CallOutcome, CallRequestKind
 from app.db import utcnow
+from app.payments.channels import look_up
 from app.settings import get_settings
 from app.work_orders.calendar import is_business_day
 from ivr_flows import calls, menu
@@ -38,27 +40,35 @@ def office_is_open(at: dt.datetime) -> bool:
     return settings.office_open <= local.time() < settings.office_close
 
 
-def say_office_hours(turn: Turn) -> None:
+def say_office_hours(turn: Turn, language: str | None = None) -> None:
     settings = get_settings()
+    language = language or turn.language
     turn.say(
         N_(
             "Our office is open Monday through Friday, from %(open)s to %(close)s, except holidays."
         ),
-        open=spoken_time(settings.office_open, turn.language),
-        close=spoken_time(settings.office_close, turn.language),
+        language=language,
+        open=spoken_time(settings.office_open, language),
+        close=spoken_time(settings.office_close, language),
     )
 
 
-def fallback(turn: Turn) -> None:
-    """Help a caller a prompt could not: a transfer when the office is open, else the hours."""
+def fallback(turn: Turn, languages: Sequence[str] | None = None) -> None:
+    """Help a caller a prompt could not: a transfer when the office is open, else the hours.
+
+    ``languages`` are those to speak in, the call's language when None.
+    """
     if office_is_open(turn.now):
-        transfer(turn)
+        transfer(turn, languages)
     else:
-        closed(turn)
+        closed(turn, languages)
 
 
-def transfer(turn: Turn) -> None:
-    turn.say(N_("Please hold while we connect you with a member of our staff."))
+def transfer(turn: Turn, languages: Sequence[str] | None = None) -> None:
+    for language in languages or (turn.language,):
+        turn.say(
+            N_("Please hold while we connect you with a member of our staff."), language=language
+        )
     turn.response.dial(
         get_settings().office_phone,
         action=turn.url(Step.PERSON_DIALED),
@@ -69,10 +79,11 @@ def transfer(turn: Turn) -> None:
     calls.settle(turn.call, CallOutcome.TRANSFERRED)
 
 
-def closed(turn: Turn) -> None:
+def closed(turn: Turn, languages: Sequence[str] | None = None) -> None:
     """Read the office hours and end the call."""
-    say_office_hours(turn)
-    turn.say(N_("Please call again during office hours. Goodbye."))
+    for language in languages or (turn.language,):
+        say_office_hours(turn, language)
+        turn.say(N_("Please call again during office hours. Goodbye."), language=language)
     turn.response.hangup()
     turn.note("office_hours")
 
@@ -131,6 +142,14 @@ def callback(turn: Turn) -> None:
 
 
 def arrangement(turn: Turn) -> None:
+    """Record a payment arrangement request, unless the account owes nothing to arrange."""
+    account_id = turn.call.account_id
+    assert account_id is not None, "the routes check that the call has an account"
+    if look_up(turn.session, account_id).balance <= 0:
+        turn.note("arrangement_nothing_owed")
+        turn.say(N_("Your account owes nothing now, so there is no payment to arrange."))
+        menu.menu(turn)
+        return
     _request_staff(turn, CallRequestKind.ARRANGEMENT)
     turn.say(
         N_(

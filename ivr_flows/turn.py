@@ -29,6 +29,8 @@ from ivr_flows.speech import N_, translate, voice_for
 MAX_ATTEMPTS = 3
 #: Seconds ``<Gather>`` waits for the first key.
 KEY_TIMEOUT = 6
+#: Both languages, for what is said before the caller chose one.
+BOTH_LANGUAGES = ("en", "es")
 
 
 class Step(enum.StrEnum):
@@ -67,6 +69,10 @@ class Line:
     message: str
     values: dict[str, object] = field(default_factory=dict)
     language: str | None = None
+
+
+#: What a menu says before its choices again when the key pressed is not one of them.
+WRONG_KEY = Line(N_("Sorry, that key is not one of the choices. Please press one of these keys."))
 
 
 @dataclass
@@ -174,17 +180,26 @@ def ask(
     num_digits: int | None = 1,
     speech: bool = False,
     finish_on_key: str | None = None,
+    rejected: Sequence[Line] = (WRONG_KEY,),
+    languages: Sequence[str] | None = None,
 ) -> None:
     """Ask for keys: a ``<Gather>`` to ``action``, then a ``<Redirect>`` for no input.
 
     The redirect goes to ``prompt`` with the attempt one higher, and an attempt past
-    ``MAX_ATTEMPTS`` calls ``fallback`` instead of asking again.
+    ``MAX_ATTEMPTS`` calls ``fallback`` instead of asking again. A second attempt starts
+    with ``rejected`` when the caller's keys or words at ``action`` were refused, and with
+    "Sorry, I did not get that." after silence. Those lines are said in each of
+    ``languages`` (the call's language when None); the ``lines`` carry their own.
     """
     if attempt > MAX_ATTEMPTS:
         fallback(turn)
         return
     if attempt > 1:
-        turn.say(N_("Sorry, I did not get that."))
+        answered = turn.step == action and bool(turn.digits or turn.speech)
+        apology = rejected if answered else (Line(N_("Sorry, I did not get that.")),)
+        for language in languages or (turn.language,):
+            for line in apology:
+                turn.say(line.message, language=line.language or language, **line.values)
     gather = turn.gather(
         action,
         attempt=attempt,

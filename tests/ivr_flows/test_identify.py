@@ -159,6 +159,27 @@ def test_wrong_key_on_account_choice_asks_again(phone: Phone, customer: Customer
     phone.press("5")
 
     assert phone.said() == (
-        "Sorry, I did not get that. For the account ending 0 0 1 7, press 1. "
+        "Sorry, that key is not one of the choices. Please press one of these keys. "
+        "For the account ending 0 0 1 7, press 1. "
         "To enter a different account number, press 9."
+    )
+
+
+def test_short_zip_says_five_digits(phone: Phone, customer: Customer) -> None:
+    stranger(phone).call()
+    phone.press("1")
+    phone.press(customer.number)
+    phone.press("787")
+
+    assert phone.said() == f"Sorry, a ZIP code has five digits. {ZIP_PROMPT}"
+
+
+def test_speech_without_number_rejected(phone: Phone, customer: Customer) -> None:
+    stranger(phone).call()
+    phone.press("2")
+    phone.speak("no sé")
+
+    assert phone.said() == (
+        "Perdón, eso no es un número de cuenta. Ingrese su número de cuenta con el teclado, "
+        "o dígalo un dígito a la vez, y luego oprima la tecla de numeral."
     )

@@ -120,3 +120,71 @@ def test_forged_attempt_beyond_limit_ends_prompt(phone: Phone, customer: Custome
 
     assert phone.twiml.find("Gather") is None
     assert phone.twiml.find("Dial") is not None
+
+
+def test_wrong_menu_key_named(phone: Phone, customer: Customer) -> None:
+    at_menu(phone)
+    phone.press("7")
+
+    assert phone.said() == (
+        f"Sorry, that key is not one of the choices. Please press one of these keys. {MENU}"
+    )
+
+
+def spoken(phone: Phone) -> list[tuple[str | None, str | None]]:
+    """Return each ``<Say>`` of the last document as (language, text)."""
+    return [(say.get("language"), say.text) for say in phone.twiml.iter("Say")]
+
+
+def test_greeting_silence_reprompts_bilingual(phone: Phone) -> None:
+    phone.call()
+    phone.wait()
+
+    assert spoken(phone) == [
+        ("en-US", "Sorry, I did not get that."),
+        ("es-MX", "Perdón, no le entendí."),
+        ("en-US", "For English, press 1."),
+        ("es-MX", "Para español, oprima 2."),
+    ]
+
+
+def test_greeting_wrong_key_bilingual(phone: Phone) -> None:
+    phone.call()
+    phone.press("5")
+
+    assert spoken(phone)[:2] == [
+        ("en-US", "Sorry, that key is not one of the choices. Please press one of these keys."),
+        ("es-MX", "Perdón, esa tecla no es una de las opciones. Oprima una de estas teclas."),
+    ]
+
+
+def test_greeting_closed_hours_bilingual(phone: Phone, office_closed: None) -> None:
+    phone.call()
+    for _ in range(3):
+        phone.wait()
+
+    assert spoken(phone) == [
+        (
+            "en-US",
+            "Our office is open Monday through Friday, from 8:00 AM to 5:00 PM, except holidays.",
+        ),
+        ("en-US", "Please call again during office hours. Goodbye."),
+        (
+            "es-MX",
+            "Nuestra oficina está abierta de lunes a viernes, de 8:00 a.m. a 5:00 p.m., "
+            "excepto los días festivos.",
+        ),
+        ("es-MX", "Llame de nuevo en horario de oficina. Adiós."),
+    ]
+    assert phone.twiml[-1].tag == "Hangup"
+
+
+def test_greeting_transfer_bilingual(phone: Phone) -> None:
+    phone.call()
+    for _ in range(3):
+        phone.wait()
+
+    assert spoken(phone) == [
+        ("en-US", "Please hold while we connect you with a member of our staff."),
+        ("es-MX", "Espere en la línea mientras le comunicamos con un miembro de nuestro personal."),
+    ]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import stripe
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +29,7 @@ from app.payments.cards.service import save_card
 from app.payments.cards.twilio_pay import post_pay_charge
 from app.payments.cards.webhook import handle_event
 from app.payments.models import Payment, PaymentChannel, PaymentStatus
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 from ivr_flows import tasks
 from tests.conftest import ON_POSTGRES
 from tests.ivr_flows.conftest import Customer, Phone, call_record
@@ -502,3 +503,85 @@ def test_unconfirmed_pay_posts_nothing(
         "We could not confirm your payment yet. Please check your balance later"
     )
     assert payments(session) == []
+
+
+AMOUNT_PROMPT = (
+    "Enter the amount in dollars and cents, with the star key for the decimal point, then "
+    "press the pound key. For example, for 25 dollars and 50 cents, press 2 5 star 5 0 pound."
+)
+#: The refusal of a keyed amount above the default UPM_MAX_PHONE_PAYMENT of 2000.00.
+OVER_LIMIT = (
+    "Sorry, we can take at most 2000 dollars in one payment by phone. "
+    "Please enter a smaller amount. "
+)
+
+
+@pytest.mark.parametrize(
+    ("keys", "reason"),
+    [
+        # The newcomer's case: $99,999 keyed on an account that owed $84.12.
+        ("99999", OVER_LIMIT),
+        ("2000*01", OVER_LIMIT),
+        ("0", "Sorry, the amount must be more than zero. "),
+        ("0*00", "Sorry, the amount must be more than zero. "),
+        (
+            "20*555",
+            "Sorry, that is not an amount. Please enter an amount in dollars, then press "
+            "pound; for cents, press star and two digits before pound. ",
+        ),
+    ],
+)
+def test_keyed_amount_rejected_with_reason(
+    phone: Phone, stripe_ready: str, session: Session, keys: str, reason: str
+) -> None:
+    at_pay_menu(phone)
+    phone.press("3")
+    phone.press(keys)
+
+    assert phone.twiml.find("Pay") is None
+    assert phone.said() == f"{reason}{AMOUNT_PROMPT}"
+    assert payments(session) == []
+
+
+def test_keyed_amount_at_limit_collected(phone: Phone, stripe_ready: str) -> None:
+    at_pay_menu(phone)
+    phone.press("3")
+    phone.press("2000")
+
+    verb = phone.twiml.find("Pay")
+    assert verb is not None and verb.get("chargeAmount") == "2000.00"
+
+
+def test_limit_setting_spoken_spanish(
+    phone: Phone, stripe_ready: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPM_MAX_PHONE_PAYMENT", "50.25")
+    get_settings.cache_clear()
+    at_pay_menu(phone, language_key="2")
+    phone.press("3")
+    phone.press("50*26")
+
+    assert phone.twiml.find("Pay") is None
+    assert phone.said().startswith(
+        "Perdón, podemos recibir como máximo 50 dólares con 25 centavos en un pago por "
+        "teléfono. Ingrese una cantidad menor."
+    )
+
+
+def test_amount_due_above_limit_payable(
+    phone: Phone, stripe_ready: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limit guards keyed amounts only; the 84.12 due comes from the ledger.
+    monkeypatch.setenv("UPM_MAX_PHONE_PAYMENT", "50.00")
+    get_settings.cache_clear()
+    at_pay_menu(phone)
+    phone.press("2")
+
+    verb = phone.twiml.find("Pay")
+    assert verb is not None and verb.get("chargeAmount") == "84.12"
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "10.005"])
+def test_phone_payment_limit_validated(value: str) -> None:
+    with pytest.raises(ValidationError, match="UPM_MAX_PHONE_PAYMENT"):
+        Settings(max_phone_payment=Decimal(value))

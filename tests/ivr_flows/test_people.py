@@ -6,13 +6,22 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import alerts
 from app.calls.models import CallOutcome, CallRequest, CallRequestKind
 from ivr_flows.people import office_is_open
-from tests.ivr_flows.conftest import CALLER, Customer, Phone, call_record, set_clock
+from tests.app.factories import City, water_tariff
+from tests.ivr_flows.conftest import (
+    CALLER,
+    Customer,
+    Phone,
+    add_phone,
+    call_record,
+    set_clock,
+)
 
 
 @pytest.fixture
@@ -157,3 +166,29 @@ def test_office_opening_mid_call(
     set_clock(monkeypatch, dt.datetime(2026, 12, 9, 14, 0, tzinfo=dt.UTC))
     phone.press("0")
     assert phone.twiml.find("Dial") is not None
+
+
+@pytest.fixture
+def owes_nothing(session: Session, client: TestClient) -> Customer:
+    """An account with water service and no bill yet, the caller's number verified."""
+    city = City(session)
+    account, premise = city.account()
+    city.agreement(account, premise, city.tariff(water_tariff()))
+    add_phone(session, account, CALLER, verified=True)
+    session.commit()
+    return Customer(account.id, account.number)
+
+
+def test_arrangement_skipped_nothing_owed(
+    phone: Phone, owes_nothing: Customer, session: Session, raised: list[tuple[str, str]]
+) -> None:
+    at_menu(phone)
+    phone.press("4")
+
+    assert phone.said().startswith(
+        "Your account owes nothing now, so there is no payment to arrange. "
+        "For your balance and due date, press 1."
+    )
+    assert session.scalars(select(CallRequest)).all() == []
+    assert raised == []
+    assert call_record(session, phone.call_sid).outcome is None
