@@ -101,7 +101,7 @@ def assert_texted(twilio: FakeMessagesApi, expected: str, sender: str = BILLING_
 BILL_READY = {
     "en": "{u}: your bill of $20.00 for account ending {n} is due August 22, 2026. "
     "Reply PAY to pay or BILL for a link. Reply STOP to opt out.",
-    "es": "{u}: su factura de $20.00 de la cuenta terminada en {n} vence el 22 de agosto de "
+    "es": "{u}: su factura de $20.00 de la cuenta que termina en {n} vence el 22 de agosto de "
     "2026. Responda PAGAR para pagar o FACTURA para ver el enlace. Responda STOP para "
     "dejar de recibir mensajes.",
 }
@@ -185,7 +185,7 @@ def test_bill_ready_on_autopay(
 DUE_REMINDER = {
     "en": "{u} reminder: {amount} is due March 12, 2024 on account ending {n}. "
     "Reply PAY to pay or BILL for a link. Reply STOP to opt out.",
-    "es": "Recordatorio de {u}: {amount} vence el 12 de marzo de 2024 en la cuenta terminada "
+    "es": "Recordatorio de {u}: {amount} vence el 12 de marzo de 2024 en la cuenta que termina "
     "en {n}. Responda PAGAR para pagar o FACTURA para ver el enlace. Responda STOP para "
     "dejar de recibir mensajes.",
 }
@@ -300,7 +300,7 @@ PAYMENT_RECEIVED = {
     "en": "{u}: we received your payment of $84.12 on December 4, 2026 for account ending "
     "{n}. Thank you!",
     "es": "{u}: recibimos su pago de $84.12 el 4 de diciembre de 2026 para la cuenta "
-    "terminada en {n}. ¡Gracias!",
+    "que termina en {n}. ¡Gracias!",
 }
 
 
@@ -326,14 +326,14 @@ def test_payment_received_texted(
 PAYMENT_DECLINED = {
     "en": "{u}: your payment of $84.12 for account ending {n} was declined, and nothing was "
     "charged. Reply PAY to try again or call 512-555-0100.",
-    "es": "{u}: su pago de $84.12 para la cuenta terminada en {n} fue rechazado y no se "
+    "es": "{u}: su pago de $84.12 para la cuenta que termina en {n} fue rechazado y no se "
     "cobró nada. Responda PAGAR para intentarlo de nuevo o llame al 512-555-0100.",
 }
 AUTOPAY_FAILED = {
     "en": "{u}: autopay could not charge $84.12 to your card for account ending {n}. "
     "Reply PAY to pay or call 512-555-0100.",
     "es": "{u}: el pago automático no pudo cobrar $84.12 a su tarjeta para la cuenta "
-    "terminada en {n}. Responda PAGAR para pagar o llame al 512-555-0100.",
+    "que termina en {n}. Responda PAGAR para pagar o llame al 512-555-0100.",
 }
 
 
@@ -383,7 +383,7 @@ PAYMENT_RETURNED = {
     "en": "{u}: your bank returned your payment of $84.12 for account ending {n}, so that "
     "amount is owed again. A returned payment fee of $25.00 was added. Reply PAY to pay "
     "or call 512-555-0100.",
-    "es": "{u}: su banco devolvió su pago de $84.12 de la cuenta terminada en {n}, así que "
+    "es": "{u}: su banco devolvió su pago de $84.12 de la cuenta que termina en {n}, así que "
     "ese monto se debe de nuevo. Se agregó un cargo de $25.00 por pago devuelto. "
     "Responda PAGAR para pagar o llame al 512-555-0100.",
 }
@@ -426,7 +426,7 @@ def test_payment_returned_texted(
 AUTOPAY_SUSPENDED = {
     "en": "{u}: autopay by bank draft for account ending {n} is stopped because your bank "
     "returned a draft. Reply PAY to pay or call 512-555-0100.",
-    "es": "{u}: el pago automático por débito bancario de la cuenta terminada en {n} se "
+    "es": "{u}: el pago automático por débito bancario de la cuenta que termina en {n} se "
     "suspendió porque su banco devolvió un débito. Responda PAGAR para pagar o llame al "
     "512-555-0100.",
 }
@@ -508,14 +508,14 @@ LEAK = {
     "en": "{u}: possible leak on account ending {n}. Your meter has recorded use without a "
     "break since June 13, 2026 (1,250 gal). Check faucets, toilets and irrigation, or "
     "reply LEAK to report it. Reply STOP to opt out.",
-    "es": "{u}: posible fuga en la cuenta terminada en {n}. Su medidor registra consumo sin "
+    "es": "{u}: posible fuga en la cuenta que termina en {n}. Su medidor registra consumo sin "
     "pausa desde el 13 de junio de 2026 (1,250 gal). Revise llaves, inodoros y riego, o "
     "responda FUGA para reportarla. Responda STOP para dejar de recibir mensajes.",
 }
 HIGH_USAGE = {
     "en": "{u}: use on account ending {n} is higher than usual: 18,400 gal since June 1, "
     "2026. Reply USAGE for details. Reply STOP to opt out.",
-    "es": "{u}: el consumo de la cuenta terminada en {n} es mayor que lo habitual: 18,400 gal "
+    "es": "{u}: el consumo de la cuenta que termina en {n} es mayor que lo habitual: 18,400 gal "
     "desde el 1 de junio de 2026. Responda CONSUMO para ver los detalles. Responda STOP "
     "para dejar de recibir mensajes.",
 }
@@ -613,7 +613,7 @@ def test_usage_alert_waits_for_morning(
 OUTAGE = {
     "en": "{u}: water outage affecting account ending {n}. Crews are working on it. "
     "Estimated restoration: June 16, 2026, 2:30 AM CDT. Reply STOP to opt out.",
-    "es": "{u}: corte de agua que afecta la cuenta terminada en {n}. Nuestras cuadrillas ya "
+    "es": "{u}: corte de agua que afecta la cuenta que termina en {n}. Nuestras cuadrillas ya "
     "trabajan en ello. Restablecimiento estimado: 16 de junio de 2026, 2:30 a.m. CDT. "
     "Responda STOP para dejar de recibir mensajes.",
 }

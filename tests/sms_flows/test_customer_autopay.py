@@ -77,8 +77,8 @@ def test_autopago_in_spanish(
     enrolled = reply_of(sms(SPANISH_PHONE, "SI"))
 
     assert offered == (
-        f"La cuenta que termina en {household.last4} no tiene autopago. Responda SI en 10 "
-        "minutos para pagar cada factura en su fecha de vencimiento con la tarjeta que termina "
+        f"La cuenta que termina en {household.last4} no tiene autopago. Responda SI dentro de "
+        "10 minutos para pagar cada factura en su fecha de vencimiento con la tarjeta que termina "
         "en 4242, o NO."
     )
     assert enrolled == (

@@ -181,8 +181,8 @@ def test_pagar_si_in_spanish(
     paid = reply_of(sms(SPANISH_PHONE, "Sí"))
 
     assert asked == (
-        "Responda SI para pagar $84.12 con la tarjeta que termina en 4242, cuenta que termina "
-        f"en {household.last4}, en 10 minutos. Responda NO para cancelar."
+        "Responda SI dentro de 10 minutos para pagar $84.12 con la tarjeta que termina en 4242, "
+        f"cuenta que termina en {household.last4}. Responda NO para cancelar."
     )
     assert paid == (
         "Pagando $84.12 con la tarjeta que termina en 4242; le enviaremos el resultado por "
