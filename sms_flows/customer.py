@@ -3,7 +3,8 @@
 STOP and START are handled before this (``sms_flows.consent_keywords``). The tree::
 
     HELP                                  → program, support phone, how to opt out
-    not a verified contact of an account  → how to register (the denial is audited)
+    not a verified contact of an account  → how to register (the denial is audited);
+                                            LEAK, OUTAGE → the office number to report it
     YES / NO                              → answer the pending question (sms_flows.confirmations)
     BAL, PAY, AUTOPAY, BILL, USAGE, LEAK, OUTAGE
         on several accounts, none named   → how to name one ("BAL 4567")
@@ -81,7 +82,7 @@ def reply(session: Session, text: Text) -> str:
     if keyword is Keyword.HELP:
         return replies.render("help", language)
     if not accounts:
-        return _not_registered(session, text, language)
+        return _not_registered(session, text, keyword, language)
     if keyword in (Keyword.YES, Keyword.NO):
         return confirmations.answer(session, text, keyword, language, accounts)
     handler = HANDLERS.get(keyword) if keyword is not None else None
@@ -112,7 +113,7 @@ def choose_account(accounts: list[Account], body: str) -> Account | None:
     return named[0] if len(named) == 1 else None
 
 
-def _not_registered(session: Session, text: Text, language: str) -> str:
+def _not_registered(session: Session, text: Text, keyword: Keyword | None, language: str) -> str:
     record(
         session,
         actor=text.actor,
@@ -121,4 +122,6 @@ def _not_registered(session: Session, text: Text, language: str) -> str:
         arguments={"message_sid": text.message_sid},
     )
     log.info("text %s from an unregistered number %s", text.message_sid, masked_phone(text.sender))
-    return replies.render("not_registered", language)
+    # A leak or an outage cannot wait for the number to be added, so it goes to the office.
+    report = keyword in (Keyword.LEAK, Keyword.OUTAGE)
+    return replies.render("not_registered", language, report=report)

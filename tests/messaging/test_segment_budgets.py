@@ -65,6 +65,7 @@ SMS_VALUES: dict[str, list[Any]] = {
     "method": ["bank", "card"],
     "already_open": [False, True],
     "nothing_due": [False, True],
+    "report": [False, True],
 }
 
 #: Candidate values of each variable of templates/alerts/: the objects the alert code

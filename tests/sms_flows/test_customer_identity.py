@@ -35,8 +35,7 @@ NOT_REGISTERED_ES = (
 )
 
 
-@pytest.mark.parametrize("body", ["BAL", "PAY", "BILL", "USAGE", "AUTOPAY", "LEAK", "YES",
-                                  "hello"])
+@pytest.mark.parametrize("body", ["BAL", "PAY", "BILL", "USAGE", "AUTOPAY", "YES", "hello"])
 def test_unknown_and_unverified_get_same_reply(
     session: Session, sms: Callable[..., Any], households: dict[str, Household], body: str
 ) -> None:
@@ -46,6 +45,29 @@ def test_unknown_and_unverified_get_same_reply(
     assert stranger == NOT_REGISTERED
     assert unverified == NOT_REGISTERED
     assert session.scalar(select(func.count()).select_from(PaymentLink)) == 0
+    assert session.scalar(select(func.count()).select_from(WorkOrder)) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("LEAK", "This number is not registered with City of Riverbend Utilities. To report a "
+         "leak or an outage, call +15125550100."),
+        ("outage", "This number is not registered with City of Riverbend Utilities. To report a "
+         "leak or an outage, call +15125550100."),
+        ("FUGA", "Este teléfono no figura en las cuentas de City of Riverbend Utilities. Para "
+         "reportar una fuga o un corte, llame al +15125550100."),
+    ],
+)
+def test_unregistered_report_gets_office_number(
+    session: Session, sms: Callable[..., Any], households: dict[str, Household],
+    body: str, expected: str,
+) -> None:
+    stranger = reply_of(sms(STRANGER_PHONE, body))
+    unverified = reply_of(sms(UNVERIFIED_PHONE, body))
+
+    assert stranger == expected
+    assert unverified == expected
     assert session.scalar(select(func.count()).select_from(WorkOrder)) == 0
 
 
