@@ -8,6 +8,7 @@ The program is decided by the number the customer texted
     START, UNSTOP exactly      → opt in, empty reply
     COMENZAR, INICIAR, start!  → opt in, and a reply that confirms it
     YES exactly, opted out     → opt in as Twilio did, then YES goes on as an answer
+    anything else, opted out   → no reply, except HELP (``is_suppressed``)
 
 On long codes Twilio itself acts on a text that is exactly one of its keywords: it
 blocks or unblocks the number and sends the carrier's confirmation, so our reply stays
@@ -128,3 +129,18 @@ def _confirmation(name: str, programs: list[Program], language: str) -> str:
     else:
         scope = "all"
     return replies.render(name, language, scope=scope)
+
+
+def is_suppressed(session: Session, text: Text) -> bool:
+    """Whether a text from an opted-out sender gets no reply, because Twilio would block it.
+
+    Our rule is to suppress a send before Twilio sees it. HELP still gets its answer, as
+    carriers require; STOP, START and YES were handled before this by ``handle_consent``.
+    """
+    if classify(text.body).keyword is Keyword.HELP:
+        return False
+    programs = programs_for_number(text.to_number)
+    if not any(is_opted_out(session, text.sender, program) for program in programs):
+        return False
+    log.info("text %s from opted-out %s gets no reply", text.message_sid, masked_phone(text.sender))
+    return True

@@ -24,7 +24,7 @@ from app.messaging.delivery import record_delivery_status
 from app.messaging.twilio_requests import rejection
 from app.work_orders.dispatch import INBOUND, RECEIVED, CrewMessage, record_status
 from sms_flows import crew, customer
-from sms_flows.consent_keywords import handle_consent
+from sms_flows.consent_keywords import handle_consent, is_suppressed
 from sms_flows.inbound import Text
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,8 @@ def reply_by_sender(session: Session, form: FormData, message_sid: str, sender: 
     consent = handle_consent(session, text)
     if consent.handled:
         return consent.reply
+    if is_suppressed(session, text):
+        return None
     staff = crew.find_crew_member(session, sender)
     if staff is not None:
         outcome = crew.handle(session, staff, body)

@@ -197,3 +197,49 @@ def test_stranger_can_opt_out(
 ) -> None:
     assert reply_of(sms(STRANGER_PHONE, "STOP")) is None
     assert consent(session, STRANGER_PHONE) == {Program.BILLING: True, Program.ALERTS: True}
+
+
+@pytest.mark.parametrize(
+    ("phone", "stop", "body"),
+    [
+        (CUSTOMER_PHONE, "STOP", "BAL"),
+        (CUSTOMER_PHONE, "STOP", "hello"),
+        (SPANISH_PHONE, "PARAR", "SALDO"),
+        (SPANISH_PHONE, "PARAR", "SI"),
+    ],
+)
+def test_opted_out_sender_gets_no_reply(
+    session: Session, sms: Callable[..., Any], households: dict[str, Household],
+    caplog: pytest.LogCaptureFixture, phone: str, stop: str, body: str,
+) -> None:
+    reply_of(sms(phone, stop))
+
+    with caplog.at_level(logging.INFO, logger="sms_flows.consent_keywords"):
+        reply = reply_of(sms(phone, body))
+
+    assert reply is None
+    suppressed = [r.getMessage() for r in caplog.records if "gets no reply" in r.getMessage()]
+    assert len(suppressed) == 1
+    assert f"…{phone[-4:]}" in suppressed[0]
+    assert phone not in suppressed[0]
+
+
+def test_opted_out_sender_still_gets_help(
+    session: Session, sms: Callable[..., Any], households: dict[str, Household]
+) -> None:
+    reply_of(sms(SPANISH_PHONE, "PARAR"))
+
+    reply = reply_of(sms(SPANISH_PHONE, "AYUDA"))
+
+    assert reply is not None and reply.startswith("City of Riverbend Utilities:")
+
+
+def test_stop_to_billing_number_still_answers_on_alerts_number(
+    session: Session, sms: Callable[..., Any], households: dict[str, Household],
+    alerts_number: str,
+) -> None:
+    reply_of(sms(CUSTOMER_PHONE, "STOP", to=FROM_NUMBER))
+
+    assert reply_of(sms(CUSTOMER_PHONE, "BAL", to=FROM_NUMBER)) is None
+    reply = reply_of(sms(CUSTOMER_PHONE, "BAL", to=ALERTS_NUMBER))
+    assert reply is not None and reply.startswith("Account ending")
