@@ -26,6 +26,7 @@ from app.work_orders.dispatch import INBOUND, RECEIVED, CrewMessage, record_stat
 from sms_flows import crew, customer
 from sms_flows.consent_keywords import handle_consent, is_suppressed
 from sms_flows.inbound import Text
+from sms_flows.keywords import Keyword, classify
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,10 @@ def reply_by_sender(session: Session, form: FormData, message_sid: str, sender: 
     if consent.handled:
         return consent.reply
     if is_suppressed(session, text):
+        if classify(body).keyword in (Keyword.LEAK, Keyword.OUTAGE):
+            # Opting out of texts is not opting out of service: the report still makes its
+            # work order, and only the reply, which Twilio would block, is dropped.
+            customer.reply(session, text)
         return None
     staff = crew.find_crew_member(session, sender)
     if staff is not None:

@@ -16,6 +16,7 @@ from app.messaging.models import OutboundMessage, Program, SmsConsent
 from app.messaging.outbound import queue_text
 from app.payments.models import Payment
 from app.settings import get_settings
+from app.work_orders.models import WorkOrder, WorkOrderType
 from sms_flows.models import ConversationStatus, SmsConversation
 from tests.sms_flows.conftest import FROM_NUMBER, FakeMessagesApi
 from tests.sms_flows.customer_fixtures import (
@@ -222,6 +223,19 @@ def test_opted_out_sender_gets_no_reply(
     assert len(suppressed) == 1
     assert f"…{phone[-4:]}" in suppressed[0]
     assert phone not in suppressed[0]
+
+
+def test_opted_out_leak_report_still_makes_order(
+    session: Session, sms: Callable[..., Any], households: dict[str, Household]
+) -> None:
+    reply_of(sms(CUSTOMER_PHONE, "STOP"))
+
+    reply = reply_of(sms(CUSTOMER_PHONE, "LEAK"))
+
+    assert reply is None
+    orders = session.scalars(select(WorkOrder)).all()
+    assert len(orders) == 1
+    assert orders[0].type == WorkOrderType.LEAK_INVESTIGATION
 
 
 def test_opted_out_sender_still_gets_help(
