@@ -145,6 +145,7 @@ def _notice_requests(
         amount=Decimal(payload.get("amount", "0")),
         received_on=dt.date.fromisoformat(received_on) if received_on else None,
         fee=Decimal(payload.get("fee", "0")),
+        credit=Decimal(payload.get("credit_on_account", "0")),
     )
 
 

@@ -306,12 +306,14 @@ PAYMENT_RECEIVED = {
 
 def test_payment_received_texted(
     session: Session,
+    city: City,
     household: Callable[[str], Account],
     twilio: FakeMessagesApi,
     no_quiet_hours: None,
     language: str,
 ) -> None:
     account = household(language)
+    issue_bill(session, city, account, "84.12")
     payment = pay(session, account, "84.12")
     session.commit()
 
@@ -321,6 +323,31 @@ def test_payment_received_texted(
     session.refresh(notice)
     assert notice.sent_at is not None
     assert notice.delivery_note == "text queued to …0123; text queued to …0124"
+
+
+OVERPAYMENT_CREDIT = {
+    "en": " $15.88 of it is a credit toward your next bill.",
+    "es": " $15.88 queda como saldo a favor para su siguiente factura.",
+}
+
+
+def test_overpayment_receipt_names_credit(
+    session: Session,
+    city: City,
+    household: Callable[[str], Account],
+    twilio: FakeMessagesApi,
+    no_quiet_hours: None,
+    language: str,
+) -> None:
+    account = household(language)
+    issue_bill(session, city, account, "84.12")
+    # $100.00 paid on $84.12 owed leaves $15.88 for the next bill.
+    pay(session, account, "100.00")
+    session.commit()
+
+    receipt = PAYMENT_RECEIVED[language].format(u=UTILITY, n=account.number[-4:])
+    expected = receipt.replace("$84.12", "$100.00") + OVERPAYMENT_CREDIT[language]
+    assert_texted(twilio, expected)
 
 
 PAYMENT_DECLINED = {

@@ -76,6 +76,7 @@ ALERT_VALUES: dict[str, list[Any]] = {
     "last4": ["4567"],
     "amount": [Decimal("99999.99")],
     "fee": [Decimal("0"), Decimal("99.99")],
+    "credit": [Decimal("0"), Decimal("99999.99")],
     "due_date": [dt.date(2026, 9, 30)],
     "received_on": [dt.date(2026, 9, 30)],
     "since": [dt.date(2026, 9, 30)],
