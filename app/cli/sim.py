@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from app.cli.sim_call import call_command
 from app.cli.sim_outbound import last_outbound_id, print_new_outbound
-from app.demo.channels import check_phone, demo_secret
+from app.demo.channels import check_phone, demo_secret, twilio_signing_token
 from app.demo.work_orders import DEMO_SLACK_TEAM, DEMO_SUPERVISOR
 from app.settings import get_settings
 
@@ -53,10 +53,7 @@ def sms_command(
     """Post a signed inbound text to the app, print its reply and the texts it queued."""
     settings = get_settings()
     after_id = last_outbound_id(phone)
-    auth_token = settings.twilio_auth_token
-    if not auth_token:
-        auth_token = demo_secret("UPM_TWILIO_AUTH_TOKEN")
-        typer.echo("UPM_TWILIO_AUTH_TOKEN is unset: signing with the demo's token", err=True)
+    auth_token = twilio_signing_token(settings.twilio_auth_token)
     form = {
         "MessageSid": message_sid or f"SM{uuid.uuid4().hex}",
         "AccountSid": settings.twilio_account_sid or "AC" + "0" * 32,

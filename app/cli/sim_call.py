@@ -18,7 +18,7 @@ import typer
 
 from app.cli.sim_outbound import last_outbound_id, print_new_outbound
 from app.demo.call_simulator import CallError, CallSetup, Transport, simulate_call
-from app.demo.channels import check_phone, demo_secret
+from app.demo.channels import check_phone, demo_secret, twilio_signing_token
 from app.demo.demo_stripe import running_demo_stripe
 from app.demo.pay_connector import StripePayConnector
 from app.demo.twiml_player import Card, ConnectorOutcome, Entry, GatherPrompt, Heard, PayPrompt
@@ -124,10 +124,7 @@ def call_command(
     """Play a signed phone call against the app and print what the IVR says."""
     settings = get_settings()
     after_id = last_outbound_id(phone)
-    auth_token = settings.twilio_auth_token
-    if not auth_token:
-        auth_token = demo_secret("UPM_TWILIO_AUTH_TOKEN")
-        typer.echo("UPM_TWILIO_AUTH_TOKEN is unset: signing with the demo's token", err=True)
+    auth_token = twilio_signing_token(settings.twilio_auth_token)
     stripe_base, stripe_key = settings.stripe_api_base, settings.stripe_secret_key
     if not stripe_key:
         demo = running_demo_stripe(settings)

@@ -50,3 +50,11 @@ def check_phone(phone: str) -> str:
             "with + and the country code, such as +15550100123"
         )
     return phone
+
+
+def twilio_signing_token(configured: str | None) -> str:
+    """Return the Twilio auth token to sign simulated requests with: the demo's when unset."""
+    if configured:
+        return configured
+    typer.echo("UPM_TWILIO_AUTH_TOKEN is unset: signing with the demo's token", err=True)
+    return demo_secret("UPM_TWILIO_AUTH_TOKEN")
