@@ -1,14 +1,21 @@
-"""AUTOPAY: the account's autopay status, and enrolling the saved card on a YES.
+"""AUTOPAY: the account's autopay status, enrolling the saved card on a YES, and turning
+autopay off on a YES to AUTOPAY OFF.
 
 ::
 
-    AUTOPAY  enrolled              → "Autopay is on … with card ending 4242"
+    AUTOPAY  enrolled              → "Autopay is on … card ending 4242 …; text AUTOPAY OFF …"
              not enrolled, no card → "Autopay is off …; call the office"
              not enrolled, card    → "Reply YES to pay each bill with card ending 4242"
     YES      still valid           → enroll the card, reply that autopay is on
              expired or card gone  → ask again
+    AUTOPAY OFF  enrolled          → "Reply YES … to turn off autopay (card ending 4242) …"
+                 not enrolled      → "Autopay is already off"
+    YES      still valid           → cancel the enrollment, reply that autopay is off
+             expired               → ask again
+             autopay already gone  → "Autopay is already off"
 
-Enrolling writes only our own rows (no Stripe call), so it runs in the webhook.
+Enrolling and canceling write only our own rows (no Stripe call), so they run in the
+webhook. Canceling is keyed by the YES's MessageSid, so a redelivered YES cancels once.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.payments import channels
-from app.payments.autopay.models import AutopayMethod
+from app.payments.autopay.models import AutopayEnrollment, AutopayMethod
 from app.payments.cards.models import SavedCard
 from app.payments.cards.service import default_card
 from app.payments.drafts.models import BankAccount
@@ -38,12 +45,7 @@ def autopay_status(session: Session, request: Request, *, reason: str | None = N
     account_id = request.account.id
     enrollments = channels.active_enrollments(session, account_id)
     if enrollments:
-        enrollment = enrollments[0]
-        if enrollment.method is AutopayMethod.CARD and enrollment.saved_card_id is not None:
-            method, ending = "card", session.get_one(SavedCard, enrollment.saved_card_id).last4
-        else:
-            bank = session.get_one(BankAccount, enrollment.bank_account_id)
-            method, ending = "bank", bank.number_last4
+        method, ending = _paid_by(session, enrollments[0])
         return replies.render(
             "autopay_on", language, last4=request.last4, method=method, ending=ending
         )
@@ -93,3 +95,59 @@ def confirm(session: Session, request: Request, conversation: SmsConversation) -
     return replies.render(
         "autopay_on", request.language, last4=request.last4, method="card", ending=card.last4
     )
+
+
+def ask_turn_off(session: Session, request: Request, *, reason: str | None = None) -> str:
+    """Ask the customer to confirm turning autopay off, or say that it is already off.
+
+    ``reason`` is "expired" when an earlier YES came too late.
+    """
+    enrollments = channels.active_enrollments(session, request.account.id)
+    if not enrollments:
+        return replies.render("autopay_already_off", request.language, last4=request.last4)
+    method, ending = _paid_by(session, enrollments[0])
+    conversations.ask(
+        session,
+        phone=request.text.sender,
+        account_id=request.account.id,
+        kind=ConversationKind.AUTOPAY_OFF,
+        language=request.language,
+        saved_card_id=None,
+        message_sid=request.text.message_sid,
+    )
+    return replies.render(
+        "autopay_off_confirm",
+        request.language,
+        last4=request.last4,
+        method=method,
+        ending=ending,
+        minutes=get_settings().sms_confirm_minutes,
+        reason=reason,
+    )
+
+
+def confirm_turn_off(session: Session, request: Request, conversation: SmsConversation) -> str:
+    """Cancel the account's autopay, unless the question expired or autopay already ended."""
+    if conversations.is_expired(conversation):
+        conversations.close(conversation, S.EXPIRED)
+        session.flush()
+        return ask_turn_off(session, request, reason="expired")
+    ended = channels.cancel_autopay(
+        session,
+        account_id=request.account.id,
+        channel=PaymentChannel.SMS,
+        idempotency_key=f"sms:{request.text.message_sid}",
+        actor=request.text.actor,
+        reason="turned off by text",
+    )
+    conversations.close(conversation, S.COMPLETED if ended else S.CANCELED)
+    conversation.answer_sid = request.text.message_sid
+    template = "autopay_turned_off" if ended else "autopay_already_off"
+    return replies.render(template, request.language, last4=request.last4)
+
+
+def _paid_by(session: Session, enrollment: AutopayEnrollment) -> tuple[str, str]:
+    """Return how an enrollment pays ("card" or "bank") and the last 4 digits of it."""
+    if enrollment.method is AutopayMethod.CARD and enrollment.saved_card_id is not None:
+        return "card", session.get_one(SavedCard, enrollment.saved_card_id).last4
+    return "bank", session.get_one(BankAccount, enrollment.bank_account_id).number_last4

@@ -8,7 +8,7 @@
     YES   nothing pending            → "nothing to confirm"
           expired, or amount or card changed → ask again with today's amount and card
           PAY question still valid   → queue the charge, reply "Paying $84.12 …"
-          AUTOPAY question           → sms_flows.autopay
+          AUTOPAY or AUTOPAY OFF question → sms_flows.autopay
     NO    pending                    → cancel it
           nothing pending            → "nothing to cancel"
 
@@ -112,6 +112,8 @@ def answer(
     request = Request(text, keyword, language, account)
     if conversation.kind is ConversationKind.AUTOPAY:
         return autopay.confirm(session, request, conversation)
+    if conversation.kind is ConversationKind.AUTOPAY_OFF:
+        return autopay.confirm_turn_off(session, request, conversation)
     return _confirm_pay(session, request, conversation)
 
 

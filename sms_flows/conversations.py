@@ -27,7 +27,7 @@ def ask(
     account_id: int,
     kind: ConversationKind,
     language: str,
-    saved_card_id: int,
+    saved_card_id: int | None,
     message_sid: str,
     amount: Decimal | None = None,
     now: dt.datetime | None = None,

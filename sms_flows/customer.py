@@ -6,7 +6,7 @@ STOP and START are handled before this (``sms_flows.consent_keywords``). The tre
     not a verified contact of an account  → how to register (the denial is audited);
                                             LEAK, OUTAGE → the office number to report it
     YES / NO                              → answer the pending question (sms_flows.confirmations)
-    BAL, PAY, AUTOPAY, BILL, USAGE, LEAK, OUTAGE
+    BAL, PAY, AUTOPAY, AUTOPAY OFF, BILL, USAGE, LEAK, OUTAGE
         on several accounts, none named   → how to name one ("BAL 4567")
         otherwise                         → the keyword's handler
     anything else                         → a short list of keywords
@@ -40,6 +40,7 @@ HANDLERS: dict[Keyword, Handler] = {
     Keyword.BAL: lookups.balance,
     Keyword.PAY: confirmations.ask_pay,
     Keyword.AUTOPAY: autopay.autopay_status,
+    Keyword.AUTOPAY_OFF: autopay.ask_turn_off,
     Keyword.BILL: lookups.bill_link,
     Keyword.USAGE: lookups.usage,
     Keyword.LEAK: reports.report_problem,
@@ -52,6 +53,7 @@ KEYWORD_WORDS: dict[str, dict[Keyword, str]] = {
         Keyword.BAL: "BAL",
         Keyword.PAY: "PAY",
         Keyword.AUTOPAY: "AUTOPAY",
+        Keyword.AUTOPAY_OFF: "AUTOPAY OFF",
         Keyword.BILL: "BILL",
         Keyword.USAGE: "USAGE",
         Keyword.LEAK: "LEAK",
@@ -61,6 +63,7 @@ KEYWORD_WORDS: dict[str, dict[Keyword, str]] = {
         Keyword.BAL: "SALDO",
         Keyword.PAY: "PAGAR",
         Keyword.AUTOPAY: "AUTOPAGO",
+        Keyword.AUTOPAY_OFF: "AUTOPAGO NO",
         Keyword.BILL: "FACTURA",
         Keyword.USAGE: "CONSUMO",
         Keyword.LEAK: "FUGA",

@@ -2,8 +2,10 @@
 
 Matching ignores case, accents, punctuation, emoji and surrounding spaces, so
 "¡Saldo! 💧" is BAL in Spanish and " stop. " is STOP in English. Only the first word
-counts ("stop texting me" is STOP), unless the whole message is one of the multi-word
-forms OPT OUT, AUTO PAY or AUTO PAGO.
+counts ("stop texting me" is STOP), unless the message is one of the multi-word forms:
+OPT OUT, AUTO PAY, AUTO PAGO, and turning autopay off (AUTOPAY OFF, AUTOPAGO NO,
+AUTOPAGO APAGAR). An autopay form may end with account digits ("AUTOPAY OFF 4567"), so a
+number on several accounts can name one; OPT OUT must be the whole message.
 
 NOTE: "cancel autopay" is STOP, because its first word is an opt-out keyword. Treating
 an ambiguous opt-out as an opt-out is the safe reading for consent, so a reply should
@@ -28,6 +30,7 @@ class Keyword(StrEnum):
     YES = "YES"
     NO = "NO"
     AUTOPAY = "AUTOPAY"
+    AUTOPAY_OFF = "AUTOPAY OFF"
     BILL = "BILL"
     USAGE = "USAGE"
     LEAK = "LEAK"
@@ -88,7 +91,16 @@ PHRASES: dict[tuple[str, ...], tuple[Keyword, str | None]] = {
     ("opt", "out"): (Keyword.STOP, "en"),
     ("auto", "pay"): (Keyword.AUTOPAY, "en"),
     ("auto", "pago"): (Keyword.AUTOPAY, "es"),
+    ("autopay", "off"): (Keyword.AUTOPAY_OFF, "en"),
+    ("auto", "pay", "off"): (Keyword.AUTOPAY_OFF, "en"),
+    ("autopago", "no"): (Keyword.AUTOPAY_OFF, "es"),
+    ("autopago", "apagar"): (Keyword.AUTOPAY_OFF, "es"),
+    ("auto", "pago", "no"): (Keyword.AUTOPAY_OFF, "es"),
+    ("auto", "pago", "apagar"): (Keyword.AUTOPAY_OFF, "es"),
 }
+
+#: Phrase keywords that may be followed by the digits naming an account.
+_WITH_DIGITS = {Keyword.AUTOPAY, Keyword.AUTOPAY_OFF}
 
 # Runs of letters and digits. Emoji, punctuation and "_" are not word characters here.
 _WORD = re.compile(r"[^\W_]+")
@@ -121,9 +133,21 @@ def classify(text: str, default_language: str = "en") -> Classification:
     if not words:
         return Classification(None, fallback)
 
-    match = PHRASES.get(tuple(words)) or WORDS.get(words[0])
+    match = _phrase(words) or WORDS.get(words[0])
     if match is None:
         return Classification(None, fallback)
 
     keyword, language = match
     return Classification(keyword, language or fallback)
+
+
+def _phrase(words: list[str]) -> tuple[Keyword, str | None] | None:
+    """Match a multi-word form: the whole message, or an autopay form and account digits."""
+    match = PHRASES.get(tuple(words))
+    if match is not None:
+        return match
+    leading = list(words)
+    while leading and leading[-1].isdigit():
+        leading.pop()
+    match = PHRASES.get(tuple(leading)) if len(leading) < len(words) else None
+    return match if match is not None and match[0] in _WITH_DIGITS else None

@@ -1,11 +1,11 @@
-"""Pending text conversations: a PAY or AUTOPAY request waiting for the customer's YES.
+"""Pending text conversations: a PAY, AUTOPAY or AUTOPAY OFF request waiting for a YES.
 
 A phone number has at most one pending conversation (a partial unique index), so a new
 request replaces the old one and YES always answers the latest question. A conversation
 moves forward only::
 
     pending ──YES──▶ confirmed ──task──▶ completed | failed     (PAY)
-    pending ──YES──▶ completed                                  (AUTOPAY)
+    pending ──YES──▶ completed                                  (AUTOPAY, AUTOPAY OFF)
     pending ──NO, STOP, a newer request──▶ canceled
     pending ──YES too late──▶ expired
 
@@ -27,6 +27,7 @@ from app.db import Base, Money, UTCDateTime, str_enum, utcnow
 class ConversationKind(enum.StrEnum):
     PAY = "pay"
     AUTOPAY = "autopay"
+    AUTOPAY_OFF = "autopay_off"
 
 
 class ConversationStatus(enum.StrEnum):
@@ -61,7 +62,8 @@ class SmsConversation(Base):
     language: Mapped[str] = mapped_column(String(5))
     #: PAY only: the amount the question named.
     amount: Mapped[Decimal | None] = mapped_column(Money())
-    saved_card_id: Mapped[int] = mapped_column(ForeignKey("saved_cards.id"))
+    #: PAY and AUTOPAY: the card the question named. AUTOPAY OFF names no card.
+    saved_card_id: Mapped[int | None] = mapped_column(ForeignKey("saved_cards.id"))
     #: The text that asked the question (PAY, AUTOPAY, or a late YES that asked again).
     message_sid: Mapped[str] = mapped_column(String(40), unique=True)
     #: The YES that confirmed it; the payment's idempotency key is made from it.

@@ -1,4 +1,4 @@
-"""AUTOPAY by text: the status, and enrolling the saved card after a YES."""
+"""AUTOPAY by text: the status, enrolling the saved card after a YES, and AUTOPAY OFF."""
 
 from __future__ import annotations
 
@@ -40,6 +40,24 @@ def enrollments(session: Session) -> list[AutopayEnrollment]:
     return list(session.scalars(select(AutopayEnrollment).order_by(AutopayEnrollment.id)))
 
 
+def enroll_bank(session: Session, household: Household) -> None:
+    """Enroll the household in autopay by a bank draft, as the web portal would."""
+    # The sealed numbers are a stand-in: the texts show only the last 4 digits.
+    bank = BankAccount(
+        account_id=household.account_id, holder_name="Pat Doe",
+        account_type=BankAccountType.CHECKING, numbers_encrypted="not-read-here",
+        routing_last4="0013", number_last4="6789", authorized_at=utcnow(),
+        authorization_ref="signed form 17",
+    )
+    session.add(bank)
+    session.flush()
+    channels.enroll_autopay(
+        session, account_id=household.account_id, channel=PaymentChannel.WEB,
+        idempotency_key="enroll-bank", actor="customer", bank_account_id=bank.id,
+    )
+    session.commit()
+
+
 def test_autopay_offer_then_yes_enrolls(
     session: Session, sms: Callable[..., Any], households: dict[str, Household],
     cards: dict[str, int],
@@ -51,7 +69,7 @@ def test_autopay_offer_then_yes_enrolls(
     status = reply_of(sms(CUSTOMER_PHONE, "auto pay"))
 
     on = (f"Autopay is on for account ending {household.last4}: card ending 4242 pays each "
-          "bill on its due date.")
+          "bill on its due date. Text AUTOPAY OFF to turn it off.")
     assert offered == offer(household.last4)
     assert enrolled == on
     assert status == on
@@ -83,7 +101,8 @@ def test_autopago_in_spanish(
     )
     assert enrolled == (
         f"Autopago activo en la cuenta que termina en {household.last4}: la tarjeta que "
-        "termina en 4242 paga cada factura en su fecha de vencimiento."
+        "termina en 4242 paga cada factura en su fecha de vencimiento. Escriba AUTOPAGO NO "
+        "para desactivarlo."
     )
     assert len(enrollments(session)) == 1
 
@@ -152,24 +171,11 @@ def test_autopay_by_bank_draft(
     session: Session, sms: Callable[..., Any], households: dict[str, Household]
 ) -> None:
     household = households["en"]
-    # The sealed numbers are a stand-in: answering AUTOPAY shows only the last 4 digits.
-    bank = BankAccount(
-        account_id=household.account_id, holder_name="Pat Doe",
-        account_type=BankAccountType.CHECKING, numbers_encrypted="not-read-here",
-        routing_last4="0013", number_last4="6789", authorized_at=utcnow(),
-        authorization_ref="signed form 17",
-    )
-    session.add(bank)
-    session.flush()
-    channels.enroll_autopay(
-        session, account_id=household.account_id, channel=PaymentChannel.WEB,
-        idempotency_key="enroll-bank", actor="customer", bank_account_id=bank.id,
-    )
-    session.commit()
+    enroll_bank(session, household)
 
     reply = reply_of(sms(CUSTOMER_PHONE, "AUTOPAY"))
 
     assert reply == (
         f"Autopay is on for account ending {household.last4}: bank account ending 6789 pays "
-        "each bill on its due date."
+        "each bill on its due date. Text AUTOPAY OFF to turn it off."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sms_flows.keywords import WORDS, Classification, Keyword, classify, normalize_words
+from sms_flows.keywords import PHRASES, WORDS, Classification, Keyword, classify, normalize_words
 
 K = Keyword
 
@@ -77,7 +77,19 @@ CASES: list[tuple[str, Keyword | None, str]] = [
     ("AUTO-PAY", K.AUTOPAY, "en"),
     ("auto pago", K.AUTOPAY, "es"),
     ("opt out now", None, "en"),
-    ("auto pay off", None, "en"),
+    ("auto pay 4567", K.AUTOPAY, "en"),
+    ("opt out 4567", None, "en"),
+    ("auto pay off please", None, "en"),
+    # Turning autopay off.
+    ("AUTOPAY OFF", K.AUTOPAY_OFF, "en"),
+    ("auto pay off", K.AUTOPAY_OFF, "en"),
+    ("Autopay off!", K.AUTOPAY_OFF, "en"),
+    ("AUTOPAY OFF 4567", K.AUTOPAY_OFF, "en"),
+    ("autopago no", K.AUTOPAY_OFF, "es"),
+    ("AUTOPAGO APAGAR", K.AUTOPAY_OFF, "es"),
+    ("auto pago no", K.AUTOPAY_OFF, "es"),
+    ("Autopago, apagar 4567", K.AUTOPAY_OFF, "es"),
+    ("autopay of", K.AUTOPAY, "en"),
     # Unknown words.
     ("hello", None, "en"),
     ("balances", None, "en"),
@@ -125,8 +137,9 @@ def test_yes_is_not_opt_in() -> None:
 
 
 def test_every_keyword_has_english_and_spanish_word() -> None:
+    forms = [*WORDS.values(), *PHRASES.values()]
     for keyword in Keyword:
-        languages = {language for found, language in WORDS.values() if found is keyword}
+        languages = {language for found, language in forms if found is keyword}
         assert "en" in languages or None in languages, keyword
         assert "es" in languages or None in languages, keyword
 

@@ -28,7 +28,14 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column(
             "kind",
-            sa.Enum("pay", "autopay", name="conversationkind", native_enum=False, length=20),
+            sa.Enum(
+                "pay",
+                "autopay",
+                "autopay_off",
+                name="conversationkind",
+                native_enum=False,
+                length=20,
+            ),
             nullable=False,
         ),
         sa.Column(
@@ -48,7 +55,7 @@ def upgrade() -> None:
         ),
         sa.Column("language", sa.String(length=5), nullable=False),
         sa.Column("amount", MONEY, nullable=True),
-        sa.Column("saved_card_id", sa.Integer(), nullable=False),
+        sa.Column("saved_card_id", sa.Integer(), nullable=True),
         sa.Column("message_sid", sa.String(length=40), nullable=False),
         sa.Column("answer_sid", sa.String(length=40), nullable=True),
         sa.Column("payment_id", sa.Integer(), nullable=True),
