@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from metering.types import ReadFileError, ReadType, RegisterParse, RegisterRead, RowError
 
-__all__ = ["KNOWN_COLUMNS", "REGISTER_UNITS", "parse_register_csv", "split_physical_lines"]
+__all__ = [
+    "KNOWN_COLUMNS",
+    "REGISTER_UNITS",
+    "numbered_data_lines",
+    "parse_register_csv",
+    "split_physical_lines",
+]
 
 KNOWN_COLUMNS = (
     "meter",
@@ -57,6 +64,13 @@ def split_physical_lines(text: str) -> list[str]:
     return lines
 
 
+def numbered_data_lines(lines: list[str], header_index: int) -> Iterator[tuple[int, str]]:
+    """Yield the 1-based line number and text of each non-blank line after the header."""
+    for index in range(header_index + 1, len(lines)):
+        if lines[index].strip():
+            yield index + 1, lines[index]
+
+
 def parse_register_csv(text: str, zone: ZoneInfo) -> RegisterParse:
     """Parse register reads from CSV text, deriving local read dates in `zone`.
 
@@ -73,11 +87,7 @@ def parse_register_csv(text: str, zone: ZoneInfo) -> RegisterParse:
     columns = _parse_header(lines[header_index], header_index + 1)
 
     result = RegisterParse()
-    for index in range(header_index + 1, len(lines)):
-        line = lines[index]
-        if not line.strip():
-            continue
-        line_number = index + 1
+    for line_number, line in numbered_data_lines(lines, header_index):
         outcome = _parse_row(line, line_number, columns, zone)
         if isinstance(outcome, RegisterRead):
             result.reads.append(outcome)
