@@ -88,6 +88,10 @@ def db_url(
     # Bank files are stored sealed, so every test needs a key; tests of a missing key
     # remove it.
     monkeypatch.setenv("UPM_BANK_DATA_KEY", TEST_BANK_DATA_KEY)
+    # Texts queued at the real time of day would be deferred in the evening, so tests run
+    # without quiet hours; the tests of quiet hours set their own.
+    monkeypatch.setenv("UPM_QUIET_HOURS_START", "00:00")
+    monkeypatch.setenv("UPM_QUIET_HOURS_END", "00:00")
     _clear_caches()
     yield url
     app_db.get_engine(url).dispose()
