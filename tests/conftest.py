@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from celery._state import _set_task_join_will_block
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,6 +70,18 @@ def _truncate_all(url: str) -> None:
         if names:
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def celery_joins_allowed() -> None:
+    """Let each test wait on an eager task's result.
+
+    Celery keeps one process-wide flag that forbids waiting while a task runs eagerly, and
+    two threads running eager tasks at once can leave it set for good (each restores what
+    it saw on entry). A race test that sends tasks from two threads would then break every
+    later ``.get()`` in the same worker.
+    """
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture
