@@ -226,7 +226,7 @@ def lock_name(session: Session, name: str) -> None:
     """Hold a lock on ``name`` until the session's transaction ends.
 
     Two transactions that check for a row and then insert it can both miss the other's
-    row; taking the same named lock first makes the second wait for the first. On
+    row. Taking the same named lock first makes the second wait for the first. On
     PostgreSQL this is an advisory lock on a 64-bit hash of the name. SQLite lets one
     writer at a time, so there it does nothing.
     """

@@ -102,7 +102,7 @@ def db_url(
     # remove it.
     monkeypatch.setenv("UPM_BANK_DATA_KEY", TEST_BANK_DATA_KEY)
     # Texts queued at the real time of day would be deferred in the evening, so tests run
-    # without quiet hours; the tests of quiet hours set their own.
+    # without quiet hours. The tests of quiet hours set their own.
     monkeypatch.setenv("UPM_QUIET_HOURS_START", "00:00")
     monkeypatch.setenv("UPM_QUIET_HOURS_END", "00:00")
     _clear_caches()

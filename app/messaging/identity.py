@@ -1,4 +1,4 @@
-"""Who a caller or texter is: a verified phone contact, or an account number and ZIP code.
+"""Caller and texter identity: a verified phone contact, or an account number and ZIP code.
 
 Nothing about an account is read out, sent or changed before one of these checks succeeds. A
 number that is an unverified contact counts as unknown.

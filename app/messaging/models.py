@@ -19,7 +19,7 @@ from app.db import Base, UTCDateTime, str_enum, utcnow
 
 
 class Program(enum.StrEnum):
-    """What a text is about; a customer opts out of each one separately."""
+    """The subject of a text; a customer opts out of each program separately."""
 
     BILLING = "billing"
     ALERTS = "alerts"

@@ -71,8 +71,8 @@ def test_worker_runs_task_through_redis(session: Session, db_url: str, tmp_path:
             "billing.bill_run", args=["C1", "2026-07", "test"], queue=queue
         ).get(timeout=60)
     finally:
-        # Creating the client made it Celery's current app, which shared tasks in later
-        # tests would then send to Redis; upm's own app is made current again.
+        # Creating the client made it Celery's current app, so shared tasks in later tests
+        # would go to Redis. upm's own app is made current again.
         celery_app.set_current()
         worker.terminate()
         output = worker.communicate(timeout=30)[0].decode(errors="replace")
