@@ -1,0 +1,27 @@
+"""What runs after new reads are stored: validation (VEE) and leak detection.
+
+Every path that stores reads (file imports, Modbus polling, staff entry) calls
+``reads_stored`` in the same transaction, once per batch, with the registers that
+received reads. The validation and leak-detection services plug in here, so the
+importers and the poller need not know about them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy.orm import Session
+
+
+def reads_stored(
+    session: Session,
+    *,
+    register_ids: Collection[int] = (),
+    interval_register_ids: Collection[int] = (),
+) -> None:
+    """Check the reads just stored on ``register_ids`` and ``interval_register_ids``.
+
+    ``register_ids`` received register reads and ``interval_register_ids`` received
+    interval reads.
+    """
+    del session, register_ids, interval_register_ids
