@@ -24,6 +24,7 @@ from app.meters.models import (
     ReadImportError,
     Register,
 )
+from app.meters.validation_models import ReadFinding
 from app.payments.autopay.models import AutopayAttempt, AutopayEnrollment
 from app.payments.bankfiles.models import BankFile, BankFileError, SuspenseItem
 from app.payments.cards.models import PaymentLink, SavedCard, StripeCustomer
@@ -82,6 +83,7 @@ __all__ = [
     "Posting",
     "Premise",
     "Read",
+    "ReadFinding",
     "ReadImport",
     "ReadImportError",
     "Refund",

@@ -38,6 +38,26 @@ class ReadQuality(enum.StrEnum):
     SUSPECT = "suspect"
 
 
+class ReadStatus(enum.StrEnum):
+    """Validation (VEE) status of a register read.
+
+    Only ``valid`` reads are billed or used as history. A row inserted without a status is
+    ``valid`` (model and server default), so seeding, tests and rows stored before
+    validation existed bill as before. Importers and the Modbus poller store ``pending``
+    and call ``app.meters.after_store.reads_stored``, which validates them at once.
+    """
+
+    #: Stored by an importer or the poller and not validated yet.
+    PENDING = "pending"
+    VALID = "valid"
+    #: Failed a validation rule, so it is not billed until staff accept, edit or reject it.
+    HELD = "held"
+    #: Superseded by an edited or trued-up read (``replaced_by_id``), kept for the audit trail.
+    REPLACED = "replaced"
+    #: Rejected by staff with no replacement, kept for the audit trail.
+    REJECTED = "rejected"
+
+
 class MeterStockStatus(enum.StrEnum):
     """Where a meter is in the storeroom's books; ``MeterInstallation`` records where it serves."""
 
@@ -142,6 +162,15 @@ class Read(Base):
     source: Mapped[str] = mapped_column(String(40), default="manual")
     import_id: Mapped[int | None] = mapped_column(ForeignKey("read_imports.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Validation status. ``ReadStatus`` says why the default is ``valid``.
+    status: Mapped[ReadStatus] = mapped_column(
+        str_enum(ReadStatus),
+        default=ReadStatus.VALID,
+        server_default=ReadStatus.VALID.value,
+        index=True,
+    )
+    #: The read that superseded this one when its status is ``replaced``.
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("reads.id"))
 
 
 class IntervalRead(Base):
