@@ -2,6 +2,7 @@
 
 from app.accounts.models import Account, Contact, Customer
 from app.audit.models import AuditEvent
+from app.billing.heat_factors import HeatFactor
 from app.billing.models import (
     Bill,
     BillingCycle,
@@ -66,6 +67,7 @@ __all__ = [
     "DraftFile",
     "DrawerSession",
     "EquipmentEntry",
+    "HeatFactor",
     "InboundEvent",
     "IntervalRead",
     "JournalEntry",

@@ -116,3 +116,7 @@ class BillMeterSegment(Base):
     end_value: Mapped[Decimal | None] = mapped_column(Quantity())
     consumption: Mapped[Decimal] = mapped_column(Quantity())
     unit: Mapped[str] = mapped_column(String(10))
+    #: Read type (``ReadType`` value) of the start and end reads; NULL for interval data.
+    #: An estimated start read with an actual end read marks a bill that trues up an estimate.
+    start_read_type: Mapped[str | None] = mapped_column(String(20))
+    end_read_type: Mapped[str | None] = mapped_column(String(20))

@@ -182,6 +182,8 @@ class IntervalRead(Base):
     value: Mapped[Decimal] = mapped_column(Quantity())
     quality: Mapped[str | None] = mapped_column(String(20))
     import_id: Mapped[int | None] = mapped_column(ForeignKey("read_imports.id"))
+    #: ``metering.estimation.EstimateMethod`` of an estimated interval (quality "estimated").
+    estimate_method: Mapped[str | None] = mapped_column(String(20))
 
 
 def read_key(read_date: dt.date, read_at: dt.datetime | None) -> str:

@@ -21,8 +21,45 @@ UTC_INSTANT = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    pass
+    # Gas heat factors (therms per CCF), per service and optionally per billing cycle.
+    op.create_table(
+        "heat_factors",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("service", sa.String(length=20), nullable=False),
+        sa.Column("cycle_id", sa.Integer(), nullable=True),
+        sa.Column("effective_from", sa.Date(), nullable=False),
+        sa.Column("effective_to", sa.Date(), nullable=True),
+        sa.Column("therms_per_ccf", QUANTITY, nullable=False),
+        sa.Column("set_by", sa.String(length=80), nullable=False),
+        sa.Column("set_at", UTC_INSTANT, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["cycle_id"],
+            ["billing_cycles.id"],
+            name=op.f("fk_heat_factors_cycle_id_billing_cycles"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_heat_factors")),
+        sa.UniqueConstraint(
+            "service",
+            "cycle_id",
+            "effective_from",
+            name=op.f("uq_heat_factors_service_cycle_id_effective_from"),
+        ),
+    )
+
+    # The read type of each end of a billed segment, so a bill can say "estimated".
+    with op.batch_alter_table("bill_meter_segments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("start_read_type", sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column("end_read_type", sa.String(length=20), nullable=True))
+
+    # The method of an estimated interval (quality "estimated"); NULL for a measured one.
+    with op.batch_alter_table("interval_reads", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("estimate_method", sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("interval_reads", schema=None) as batch_op:
+        batch_op.drop_column("estimate_method")
+    with op.batch_alter_table("bill_meter_segments", schema=None) as batch_op:
+        batch_op.drop_column("end_read_type")
+        batch_op.drop_column("start_read_type")
+    op.drop_table("heat_factors")
