@@ -18,7 +18,7 @@ from app.payments.cards import routes as card_routes
 from app.payments.counter import routes as counter_routes
 from app.portal import routes as portal_routes
 from app.settings import get_settings
-from app.web import api, pages
+from app.web import api, pages, usage
 from app.work_orders import pages as work_order_pages
 from chatops import routes as slack_routes
 from ivr_flows import routes as voice_routes
@@ -69,6 +69,7 @@ def create_app() -> FastAPI:
     )
     application.add_api_route("/health", api.health, methods=["GET"], response_model=api.Health)
     application.include_router(api.router)
+    application.include_router(usage.router)
     application.include_router(pages.router)
     application.include_router(card_routes.router)
     application.include_router(payment_pages.router)
