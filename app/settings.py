@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     currency: str = "USD"
     bill_due_days: int = 21
     bill_run_chunk_size: int = 1000
+    #: A bill run estimates a missing closing read (and the bill says "estimated") instead
+    #: of listing the account as a ``no_closing_read`` exception.
+    estimate_missing_reads: bool = True
     log_level: str = "WARNING"
 
     # Payments: how a payment is applied, and the fees for money that comes back.

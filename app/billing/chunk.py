@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from app.billing.context import RunContext, winter_months
+from app.billing.models import Bill, BillMeterSegment
 from app.billing.usage import (
     OPENING_READ_DAYS,
     BillingProblem,
@@ -31,7 +32,7 @@ from app.billing.usage import (
     monthly_consumption,
     register_usage,
 )
-from app.meters.models import IntervalRead, Meter, MeterInstallation, Read, Register
+from app.meters.models import IntervalRead, Meter, MeterInstallation, Read, ReadType, Register
 from app.premises.models import Premise, ServiceAgreement
 from billing_engine.errors import RatingError
 from billing_engine.rating import (
@@ -86,6 +87,8 @@ class ChunkData:
     registers: dict[int, list[RegisterRow]]
     reads: dict[int, list[ReadRow]]
     intervals: dict[int, list[tuple[dt.datetime, int, Decimal]]]
+    #: Per agreement, the read each meter's last bill ended on (see ``register_usage``).
+    billed_to: dict[int, dict[str, ReadRow]] = field(default_factory=dict)
 
 
 def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]) -> ChunkData:
@@ -167,15 +170,22 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
     if consumption_ids:
         windows = context.read_windows(OPENING_READ_DAYS)
         read_rows = session.execute(
-            select(Read.register_id, Read.read_date, Read.value)
+            select(Read.register_id, Read.read_date, Read.value, Read.read_type)
             .where(
                 Read.register_id.in_(consumption_ids),
                 or_(*(Read.read_date.between(first, last) for first, last in windows)),
             )
-            .order_by(Read.register_id, Read.read_date, Read.read_key)
+            # An estimate sorts before other reads of its date, so the latest read on or
+            # before a date is an actual one when both are on file.
+            .order_by(
+                Read.register_id,
+                Read.read_date,
+                case((Read.read_type == ReadType.ESTIMATED, 0), else_=1),
+                Read.read_key,
+            )
         )
-        for register_id, read_date, value in read_rows:
-            reads[register_id].append(ReadRow(read_date, value))
+        for register_id, read_date, value, read_type in read_rows:
+            reads[register_id].append(ReadRow(read_date, value, str(read_type)))
 
     intervals: dict[int, list[tuple[dt.datetime, int, Decimal]]] = defaultdict(list)
     if interval_ids:
@@ -198,7 +208,43 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
         for register_id, start_at, seconds, value in interval_rows:
             intervals[register_id].append((start_at, seconds, value))
 
-    return ChunkData(agreements, installations, registers, reads, intervals)
+    billed_to = _billed_to(session, context, [a.id for rows in agreements.values() for a in rows])
+    return ChunkData(
+        agreements, installations, registers, reads, intervals, billed_to=billed_to
+    )
+
+
+def _billed_to(
+    session: Session, context: RunContext, agreement_ids: Sequence[int]
+) -> dict[int, dict[str, ReadRow]]:
+    """Return the end read of each agreement's and meter's latest earlier bill segment."""
+    period = context.period
+    billed: dict[int, dict[str, ReadRow]] = defaultdict(dict)
+    if not agreement_ids:
+        return billed
+    rows = session.execute(
+        select(
+            BillMeterSegment.service_agreement_id,
+            BillMeterSegment.meter_serial,
+            BillMeterSegment.end_date,
+            BillMeterSegment.end_value,
+            BillMeterSegment.end_read_type,
+        )
+        .join(Bill, Bill.id == BillMeterSegment.bill_id)
+        .where(
+            BillMeterSegment.service_agreement_id.in_(agreement_ids),
+            BillMeterSegment.end_value.is_not(None),
+            BillMeterSegment.end_date.between(
+                period.start - dt.timedelta(days=OPENING_READ_DAYS), period.start
+            ),
+            Bill.period_start < period.start,
+        )
+        .order_by(BillMeterSegment.end_date, BillMeterSegment.id)
+    )
+    for agreement_id, serial, end_date, end_value, end_read_type in rows:
+        if end_value is not None:
+            billed[agreement_id][serial] = ReadRow(end_date, end_value, end_read_type or "actual")
+    return billed
 
 
 def _service_window(context: RunContext, agreement: AgreementRow) -> tuple[dt.date, dt.date]:
@@ -241,6 +287,7 @@ def _metered_usage(
         installations=installations,
         registers_by_meter=data.registers,
         reads_by_register=data.reads,
+        billed_to=data.billed_to.get(agreement.id),
     )
     return RegisterUsage(quantity=result.quantity, unit=Unit(result.unit)), result
 
@@ -275,17 +322,20 @@ def _rate(
     nominal: Period,
     usage: RegisterUsage | IntervalUsage,
     winter: Decimal | None,
+    therms_per_ccf: Decimal | None = None,
 ) -> ServiceCharges:
     """Rate through the engine, reusing the result for register usage seen before."""
     key = None
     if isinstance(usage, RegisterUsage):
         spans = tuple((segment.start, segment.end) for segment in segments)
-        key = (tariff_id, spans, usage.quantity, usage.unit, winter)
+        key = (tariff_id, spans, usage.quantity, usage.unit, winter, therms_per_ccf)
         cached = context.rating_cache.get(key)
         if cached is not None:
             return cached
     try:
-        charges = rate_service(segments, nominal, usage, winter_average=winter)
+        charges = rate_service(
+            segments, nominal, usage, winter_average=winter, therms_per_ccf=therms_per_ccf
+        )
     except RatingError as exc:
         raise BillingProblem(str(exc), code=exc.code) from exc
     if key is not None:
@@ -369,7 +419,13 @@ def bill_accounts(context: RunContext, data: ChunkData, account_ids: Sequence[in
                         )
                 else:
                     usage = RegisterUsage(quantity=Decimal(0), unit=tariff.unit)
-                charges = _rate(context, agreement.tariff_id, segments, nominal, usage, winter)
+                therms_per_ccf = None
+                if isinstance(usage, RegisterUsage) and Unit.THERM in (usage.unit, tariff.unit):
+                    if usage.unit != tariff.unit:
+                        therms_per_ccf = context.therms_per_ccf(start, end)
+                charges = _rate(
+                    context, agreement.tariff_id, segments, nominal, usage, winter, therms_per_ccf
+                )
                 if tariff.winter_average_cap is not None and isinstance(usage, RegisterUsage):
                     charges = _explain_winter_cap(tariff, charges, usage, winter)
                 bill.lines.append((agreement, charges))

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.billing.heat_factors import HeatFactorRow, load_heat_factors, period_heat_factor
+from app.billing.models import BillingCycle
 from app.billing.periods import BillingPeriod
 from app.billing.usage import MONTH_BOUNDARY_DAYS, BillingProblem
 from app.tariffs.models import Tariff, TariffVersion
@@ -66,9 +68,17 @@ class RunContext:
     #: The (year, month)s of the last complete winter, per winter-month list in use.
     winters: dict[tuple[int, ...], list[tuple[int, int]]] = field(default_factory=dict)
     rating_cache: dict[object, ServiceCharges] = field(default_factory=dict)
+    cycle_code: str = ""
+    #: Gas heat factors, loaded with the tariffs.
+    heat_factors: list[HeatFactorRow] = field(default_factory=list)
 
     def load_tariffs(self, session: Session) -> None:
-        """Parse every tariff version once; a version that fails is kept with its reason."""
+        """Parse every tariff version once; a version that fails is kept with its reason.
+
+        The gas heat factors are loaded here too, because every run that rates loads tariffs.
+        """
+        self.cycle_code = session.get_one(BillingCycle, self.cycle_id).code
+        self.heat_factors = load_heat_factors(session)
         for tariff_id, code in session.execute(select(Tariff.id, Tariff.code)):
             self.tariff_codes[tariff_id] = code
             self.versions[tariff_id] = []
@@ -86,6 +96,16 @@ class RunContext:
             cap = loaded.tariff.winter_average_cap if loaded.tariff else None
             if cap is not None and cap.months not in self.winters:
                 self.winters[cap.months] = winter_months(cap.months, self.period.start)
+
+    def therms_per_ccf(self, start: dt.date, end: dt.date) -> Decimal:
+        """Return the cycle's mean gas heat factor from ``start`` to ``end``; see heat_factors."""
+        return period_heat_factor(
+            self.heat_factors,
+            cycle_id=self.cycle_id,
+            cycle_code=self.cycle_code,
+            start=start,
+            end=end,
+        )
 
     def read_windows(self, opening_days: int) -> list[tuple[dt.date, dt.date]]:
         """Date ranges of the reads a run needs: the period's and each winter's."""

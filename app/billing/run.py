@@ -38,6 +38,8 @@ from app.db import utcnow
 from app.errors import InvalidInput, NotFound
 from app.ledger.chart import ensure_chart
 from app.messaging.bill_alerts import bill_ready_after_commit
+from app.meters.estimation import estimate_cycle_reads
+from app.meters.validation import validate_cycle_reads
 from app.premises.models import Premise, ServiceAgreement
 
 log = logging.getLogger(__name__)
@@ -118,11 +120,15 @@ def run_bill_run(
     today: dt.date | None = None,
     on_start: Callable[[int], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    estimate_missing_reads: bool = False,
 ) -> BillRunSummary:
     """Bill a cycle for a period, committing chunk by chunk; see the module docstring.
 
     ``on_start`` receives the number of accounts still to bill and ``on_chunk`` the
-    number handled by each committed chunk (for a progress bar).
+    number handled by each committed chunk (for a progress bar). With
+    ``estimate_missing_reads``, each register of the cycle without a read in the week
+    before the period end first gets an estimated read on the period end (see
+    ``app.meters.estimation``), and the bills built on it say so.
     """
     today = today or dt.datetime.now(zone).date()
     if period.end > today:
@@ -150,6 +156,19 @@ def run_bill_run(
         )
         chart = ensure_chart(session)
         run_id, cycle_id = run.id, cycle.id
+        # Reads still pending (stored by a path that did not validate them) are
+        # validated now, so the run bills valid reads and lists held ones.
+        validate_cycle_reads(session, cycle_id)
+        if estimate_missing_reads:
+            estimates = estimate_cycle_reads(
+                session, cycle_code=cycle_code, read_date=period.end, actor=actor
+            )
+            log.info(
+                "bill run %s: %d closing reads estimated, %d registers without an estimate",
+                run_id,
+                len(estimates.created),
+                len(estimates.skipped),
+            )
 
     context = RunContext(
         run_id=run_id,
@@ -261,6 +280,7 @@ def bill_account(
     )
     context.load_tariffs(session)
     session.flush()
+    validate_cycle_reads(session, cycle.id)
     data = load_chunk(session, context, [account_id])
     result = bill_accounts(context, data, [account_id])
     chart = ensure_chart(session)

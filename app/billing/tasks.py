@@ -30,6 +30,7 @@ def bill_run_task(self: Any, cycle: str, period: str, actor: str) -> dict[str, A
         zone=settings.zone,
         due_days=settings.bill_due_days,
         chunk_size=settings.bill_run_chunk_size,
+        estimate_missing_reads=settings.estimate_missing_reads,
     )
     return {
         "run_id": summary.run_id,

@@ -6,8 +6,14 @@ calls these functions per agreement, so no query runs per account.
 Register usage is taken per meter serving the premise inside the service window. The
 opening read is the latest read on or before the window start, at most
 ``OPENING_READ_DAYS`` earlier. The closing read is the latest read on or before the
-window end, at most ``CLOSING_READ_DAYS`` earlier. A meter changed inside the window
-gives two segments, old and new, each from its own reads.
+window end, at most ``CLOSING_READ_DAYS`` earlier. On one date an actual read is chosen
+over an estimate. A meter changed inside the window gives two segments, old and new,
+each from its own reads.
+
+True-up: when an earlier bill of the agreement ended on a read of the meter in the
+opening window, that read (``billed_to``) opens the next bill, even if it was an estimate
+and an actual read for the same date has arrived since. So the estimate's error is
+billed in the next bill and the bills together charge the actual consumption.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ class RegisterRow:
 class ReadRow:
     read_date: dt.date
     value: Decimal
+    read_type: str = "actual"
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ class UsedSegment:
     end_value: Decimal | None
     consumption: Decimal
     unit: str
+    start_read_type: str | None = None
+    end_read_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,8 +116,12 @@ def register_usage(
     installations: Sequence[InstallationRow],
     registers_by_meter: Mapping[int, Sequence[RegisterRow]],
     reads_by_register: Mapping[int, Sequence[ReadRow]],
+    billed_to: Mapping[str, ReadRow] | None = None,
 ) -> RegisterUsageResult:
-    """Sum the consumption of every meter serving ``service`` from ``start`` to ``end``."""
+    """Sum the consumption of every meter serving ``service`` from ``start`` to ``end``.
+
+    ``billed_to`` maps a meter serial to the read the agreement's last bill ended on.
+    """
     windows = _meter_windows(installations, start, end)
     if not windows:
         raise BillingProblem(
@@ -123,6 +136,9 @@ def register_usage(
         register = _consumption_register(installation, registers_by_meter)
         reads = reads_by_register.get(register.id, ())
         opening = _latest_on_or_before(reads, window_start)
+        billed = (billed_to or {}).get(installation.serial)
+        if billed is not None and (window_start - billed.read_date).days <= OPENING_READ_DAYS:
+            opening = billed
         if opening is None or (window_start - opening.read_date).days > OPENING_READ_DAYS:
             raise BillingProblem(
                 f"meter {installation.serial} has no read on or up to {OPENING_READ_DAYS} days "
@@ -168,6 +184,8 @@ def register_usage(
                 end_value=closing.value,
                 consumption=consumption,
                 unit=register.unit,
+                start_read_type=opening.read_type,
+                end_read_type=closing.read_type,
             )
         )
     assert unit is not None

@@ -152,6 +152,8 @@ def write_bills(
                     "end_value": segment.end_value,
                     "consumption": _quantity(segment.consumption),
                     "unit": segment.unit,
+                    "start_read_type": segment.start_read_type,
+                    "end_read_type": segment.end_read_type,
                 }
             )
     if line_rows:

@@ -65,6 +65,7 @@ def bill_run_command(
                 zone=settings.zone,
                 due_days=settings.bill_due_days,
                 chunk_size=settings.bill_run_chunk_size,
+                estimate_missing_reads=settings.estimate_missing_reads,
                 bill_date=bill_date.date() if bill_date else None,
                 on_start=lambda total: progress.update(task, total=total),
                 on_chunk=lambda done: progress.advance(task, done),
