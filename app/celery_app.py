@@ -21,6 +21,8 @@ BEAT_SCHEDULE = {
     "deliver-payment-notices": {"task": "messaging.deliver_payment_notices", "schedule": 60.0},
     # Payment due reminders; one goes out within 5 minutes of its local reminder time.
     "queue-due-reminders": {"task": "messaging.queue_due_reminders", "schedule": 300.0},
+    # Meter read files dropped into UPM_READ_DROP_DIR; a file is imported once.
+    "import-read-drop-folder": {"task": "meters.import_read_drop_folder", "schedule": 60.0},
 }
 
 
@@ -36,6 +38,7 @@ def make_celery(settings: Settings) -> Celery:
             "app.messaging.sending",
             "app.messaging.bill_alerts",
             "app.messaging.payment_alerts",
+            "app.meters.tasks",
             "chatops.tasks",
             "ivr_flows.tasks",
             "sms_flows.tasks",

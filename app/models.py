@@ -16,6 +16,7 @@ from app.db import Base
 from app.inbound.models import InboundEvent
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.messaging.models import OutboundMessage, SmsConsent
+from app.meters.flags import MeterFlag
 from app.meters.models import (
     IntervalRead,
     Meter,
@@ -74,6 +75,7 @@ __all__ = [
     "LaborEntry",
     "LedgerAccount",
     "Meter",
+    "MeterFlag",
     "MeterInstallation",
     "OutboundMessage",
     "Part",

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     #: App-level token (xapp-…) for Socket Mode, for a utility with no public URL.
     slack_app_token: str | None = None
 
+    #: Folder watched for meter read files (docs/read-formats.md); unset, no folder is watched.
+    read_drop_dir: Path | None = None
+
     # Bank drafts: the Fernet key that encrypts bank numbers, and our NACHA origin.
     bank_data_key: str | None = None
     bank_data_key_file: Path = PROJECT_ROOT / "var" / "bank-data.key"

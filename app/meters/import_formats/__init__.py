@@ -1,0 +1,1 @@
+"""Storing each meter read file format; ``app.meters.imports`` picks the module."""
