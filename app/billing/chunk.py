@@ -209,9 +209,7 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
             intervals[register_id].append((start_at, seconds, value))
 
     billed_to = _billed_to(session, context, [a.id for rows in agreements.values() for a in rows])
-    return ChunkData(
-        agreements, installations, registers, reads, intervals, billed_to=billed_to
-    )
+    return ChunkData(agreements, installations, registers, reads, intervals, billed_to=billed_to)
 
 
 def _billed_to(
