@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 # Only builds and serializes a tree of our own values; nothing untrusted is parsed here.
-from xml.etree.ElementTree import Element, SubElement, tostring  # noqa: S405
+from xml.etree.ElementTree import Element, SubElement, indent, tostring  # noqa: S405
 
 from metering.estimation import ESTIMATED_QUALITY
 from metering.types import IntervalRead
@@ -246,6 +246,7 @@ def write_green_button(
             writer.meter_reading(
                 feed, point.service, reading, f"{point_href}/MeterReading/{reading_number}", zone
             )
+    indent(feed, space="  ")
     return tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
@@ -311,7 +312,10 @@ class _FeedWriter:
         intervals = sorted(reading.intervals, key=lambda interval: interval.start)
         uom, power, integers = espi_scale(reading.unit, [i.value for i in intervals])
         reading_type_href = f"{self.resource_root}/ReadingType/{_urn(href).rpartition(':')[2]}"
-        self.entry(feed, href, reading.title, [f"{href}/IntervalBlock", reading_type_href])
+        content = self.entry(
+            feed, href, reading.title, [f"{href}/IntervalBlock", reading_type_href]
+        )
+        SubElement(content, "espi:MeterReading")
         self._reading_type(feed, reading_type_href, service, intervals, uom, power)
 
         days: dict[date, list[tuple[IntervalRead, int]]] = {}

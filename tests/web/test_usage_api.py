@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import Account
@@ -22,6 +23,9 @@ from app.billing.periods import parse_period
 from app.billing.run import run_bill_run
 from app.meters.imports import ReadFormat, import_reads
 from app.meters.models import IntervalRead, ReadStatus, ReadType, Register
+from app.meters.usage_series import is_estimated_quality
+from metering.greenbutton import parse_green_button
+from metering.local_days import daily_totals
 from tests.app.factories import City, electric_tariff, water_tariff
 
 ZONE = ZoneInfo("America/Chicago")
@@ -436,3 +440,132 @@ def test_unknown_account_is_404(client: TestClient, db_url: str) -> None:
     assert usage_response.json()["code"] == "account_not_found"
     assert export_response.status_code == 404
     assert export_response.json()["code"] == "account_not_found"
+
+
+def export(client: TestClient, number: str, start: str, end: str) -> bytes:
+    response = client.get(f"/accounts/{number}/greenbutton", params={"start": start, "end": end})
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def stored_intervals(session: Session, register: Register) -> list[tuple[Any, ...]]:
+    rows = session.execute(
+        select(
+            IntervalRead.start_at, IntervalRead.seconds, IntervalRead.value, IntervalRead.quality
+        )
+        .where(IntervalRead.register_id == register.id)
+        .order_by(IntervalRead.start_at)
+    )
+    return [
+        (start, seconds, value, is_estimated_quality(quality))
+        for start, seconds, value, quality in rows
+    ]
+
+
+def test_green_button_round_trip_over_dst_days(client: TestClient, session: Session) -> None:
+    account, source = interval_account(session)
+    estimated = session.scalars(
+        select(IntervalRead).where(
+            IntervalRead.register_id == source.id,
+            IntervalRead.start_at == dt.datetime(2016, 11, 6, 7, tzinfo=dt.UTC),
+        )
+    ).one()
+    estimated.quality = "estimated"
+    city = City(session, cycle_code="C2")
+    _, other_premise = city.account("Second Meter")
+    target = city.meter(other_premise, "E-AMI-2", "electric", "kWh", interval=True)
+    session.commit()
+
+    files = [
+        export(client, account.number, "2016-03-12", "2016-03-15"),
+        export(client, account.number, "2016-11-05", "2016-11-08"),
+    ]
+    for index, content in enumerate(files):
+        report = import_reads(
+            session,
+            filename=f"export-{index}.xml",
+            content=content,
+            file_format=ReadFormat.GREENBUTTON,
+            zone=ZONE,
+            actor="test",
+            meter_serial="E-AMI-2",
+        )
+        assert report.errors == []
+    session.commit()
+
+    # 72 hours less one on 2016-03-13, and 72 plus one on 2016-11-06.
+    copied = stored_intervals(session, target)
+    assert len(copied) == 71 + 73
+    exported_days = [
+        (dt.datetime(2016, 3, 12, 6, tzinfo=dt.UTC), dt.datetime(2016, 3, 15, 5, tzinfo=dt.UTC)),
+        (dt.datetime(2016, 11, 5, 5, tzinfo=dt.UTC), dt.datetime(2016, 11, 8, 6, tzinfo=dt.UTC)),
+    ]
+    original = [
+        row
+        for row in stored_intervals(session, source)
+        if any(start <= row[0] < end for start, end in exported_days)
+    ]
+    assert copied == original
+    assert [row[3] for row in copied].count(True) == 1
+
+
+def test_green_button_parses_with_local_days(client: TestClient, session: Session) -> None:
+    account, _ = interval_account(session)
+
+    feed = parse_green_button(export(client, account.number, "2016-11-06", "2016-11-07"))
+
+    assert feed.errors == []
+    point = feed.usage_points[0]
+    assert point.service_kind == "electricity"
+    assert point.local_zone is not None
+    assert len(point.intervals) == 25
+    assert sum((i.value for i in point.intervals), Decimal(0)) == Decimal("18.54")
+    assert daily_totals(point.intervals, point.local_zone) == {
+        dt.date(2016, 11, 6): Decimal("18.54")
+    }
+
+
+def test_green_button_download_headers(client: TestClient, session: Session) -> None:
+    account, _ = interval_account(session)
+    params = {"start": "2016-03-13", "end": "2016-03-14"}
+
+    response = client.get(f"/accounts/{account.number}/greenbutton", params=params)
+    api_response = client.get(f"/api/accounts/{account.number}/greenbutton", params=params)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/atom+xml"
+    disposition = response.headers["content-disposition"]
+    assert (
+        disposition
+        == f'attachment; filename="greenbutton-{account.number[-4:]}-2016-03-13-2016-03-14.xml"'
+    )
+    assert account.number not in disposition
+    assert account.number.encode() not in response.content
+    assert api_response.status_code == 200
+    assert len(parse_green_button(api_response.content).usage_points[0].intervals) == 23
+
+
+def test_green_button_without_intervals_is_404(client: TestClient, session: Session) -> None:
+    account = changeout_account(session)
+
+    response = client.get(
+        f"/api/accounts/{account.number}/greenbutton",
+        params={"start": "2024-07-01", "end": "2024-08-01"},
+    )
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "usage_no_interval_data"
+    assert f"/api/accounts/{account.number}/usage" in response.json()["message"]
+
+
+def test_green_button_range_limit(client: TestClient, session: Session) -> None:
+    account, _ = interval_account(session)
+
+    response = client.get(
+        f"/api/accounts/{account.number}/greenbutton",
+        params={"start": "2016-01-01", "end": "2017-02-02"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "usage_range_too_long"
+    assert "at most 397 days" in response.json()["message"]
