@@ -22,6 +22,9 @@ PROBLEM_REPORTED = "problem_reported"
 #: A caller asked the IVR for a callback or a payment arrangement.
 CALLBACK_REQUESTED = "callback_requested"
 ARRANGEMENT_REQUESTED = "arrangement_requested"
+#: A Modbus meter failed the configured number of polls in a row, and later responds again.
+MODBUS_UNREACHABLE = "modbus_unreachable"
+MODBUS_RESPONDING = "modbus_responding"
 
 Sink = Callable[[str, str], object]
 _sinks: list[Sink] = []

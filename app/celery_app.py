@@ -38,6 +38,7 @@ def make_celery(settings: Settings) -> Celery:
             "app.messaging.sending",
             "app.messaging.bill_alerts",
             "app.messaging.payment_alerts",
+            "app.modbus.tasks",
             "app.meters.tasks",
             "chatops.tasks",
             "ivr_flows.tasks",
@@ -65,7 +66,14 @@ def make_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         timezone=settings.timezone,
         enable_utc=True,
-        beat_schedule=BEAT_SCHEDULE,
+        beat_schedule={
+            **BEAT_SCHEDULE,
+            # Modbus meters, every UPM_MODBUS_POLL_SECONDS; a repeated poll stores nothing twice.
+            "poll-modbus-devices": {
+                "task": "modbus.poll_devices",
+                "schedule": float(settings.modbus_poll_seconds),
+            },
+        },
     )
     return application
 

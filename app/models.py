@@ -27,6 +27,7 @@ from app.meters.models import (
     Register,
 )
 from app.meters.validation_models import ReadFinding
+from app.modbus.models import ModbusDevice, ModbusRejectedValue
 from app.payments.autopay.models import AutopayAttempt, AutopayEnrollment
 from app.payments.bankfiles.models import BankFile, BankFileError, SuspenseItem
 from app.payments.cards.models import PaymentLink, SavedCard, StripeCustomer
@@ -77,6 +78,8 @@ __all__ = [
     "Meter",
     "MeterFlag",
     "MeterInstallation",
+    "ModbusDevice",
+    "ModbusRejectedValue",
     "OutboundMessage",
     "Part",
     "PartUse",

@@ -107,6 +107,20 @@ class Settings(BaseSettings):
     #: Folder watched for meter read files (docs/read-formats.md); unset, no folder is watched.
     read_drop_dir: Path | None = None
 
+    # Modbus meters polled by the ``modbus.poll_devices`` task (docs/modbus.md).
+    #: Seconds between polls of every enabled Modbus device.
+    modbus_poll_seconds: int = 900
+    #: Devices polled at the same time.
+    modbus_concurrency: int = 10
+    #: Seconds one attempt to read a device may take.
+    modbus_timeout_seconds: float = 3.0
+    #: Attempts after a device's first one fails, each after twice the previous wait.
+    modbus_retries: int = 2
+    #: Seconds before the first retry.
+    modbus_backoff_seconds: float = 0.5
+    #: Failed polls in a row after which a device is flagged unreachable and staff alerted.
+    modbus_unreachable_after: int = 3
+
     # Bank drafts: the Fernet key that encrypts bank numbers, and our NACHA origin.
     bank_data_key: str | None = None
     bank_data_key_file: Path = PROJECT_ROOT / "var" / "bank-data.key"
@@ -206,6 +220,9 @@ class Settings(BaseSettings):
         "reminder_days_before_due",
         "sms_confirm_minutes",
         "bill_link_hours",
+        "modbus_poll_seconds",
+        "modbus_concurrency",
+        "modbus_unreachable_after",
     )
     @classmethod
     def _check_positive(cls, value: int) -> int:

@@ -22,6 +22,8 @@ class AlertKind(enum.StrEnum):
     PROBLEM_REPORTED = "problem_reported"
     CALLBACK_REQUESTED = "callback_requested"
     ARRANGEMENT_REQUESTED = "arrangement_requested"
+    MODBUS_UNREACHABLE = "modbus_unreachable"
+    MODBUS_RESPONDING = "modbus_responding"
 
 
 LABELS = {
@@ -32,6 +34,8 @@ LABELS = {
     AlertKind.PROBLEM_REPORTED: "Problem reported by a customer",
     AlertKind.CALLBACK_REQUESTED: "Callback requested by phone",
     AlertKind.ARRANGEMENT_REQUESTED: "Payment arrangement requested by phone",
+    AlertKind.MODBUS_UNREACHABLE: "Modbus meter not responding",
+    AlertKind.MODBUS_RESPONDING: "Modbus meter responding again",
 }
 
 

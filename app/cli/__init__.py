@@ -12,6 +12,7 @@ from app.cli.billing import bill_run_command
 from app.cli.database import db_app
 from app.cli.demo import demo_command
 from app.cli.estimation import heat_factor_app, reads_app
+from app.cli.modbus import modbus_app
 from app.cli.payments import payments_app
 from app.cli.rate import rate_command
 from app.cli.reads import import_reads_command
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(payments_app, name="payments")
+app.add_typer(modbus_app, name="modbus")
 app.add_typer(sim_app, name="sim")
 app.add_typer(reads_app, name="reads")
 app.add_typer(heat_factor_app, name="heat-factor")

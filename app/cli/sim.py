@@ -16,6 +16,7 @@ from defusedxml import ElementTree
 from twilio.request_validator import RequestValidator
 
 from app.cli.sim_call import call_command
+from app.cli.sim_modbus import modbus_meter_command
 from app.cli.sim_outbound import last_outbound_id, print_new_outbound
 from app.demo.channels import check_phone, demo_secret, twilio_signing_token
 from app.demo.work_orders import DEMO_SLACK_TEAM, DEMO_SUPERVISOR
@@ -28,6 +29,7 @@ sim_app = typer.Typer(
 SMS_PATH = "/twilio/sms"
 
 sim_app.command("call")(call_command)
+sim_app.command("modbus-meter")(modbus_meter_command)
 
 
 @sim_app.command("sms")
