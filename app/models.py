@@ -15,7 +15,9 @@ from app.calls.models import Call, CallRequest
 from app.db import Base
 from app.inbound.models import InboundEvent
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
+from app.messaging.email_models import EmailMessage
 from app.messaging.models import OutboundMessage, SmsConsent
+from app.meters.leak_models import LeakEpisode
 from app.meters.flags import MeterFlag
 from app.meters.models import (
     IntervalRead,
@@ -68,12 +70,14 @@ __all__ = [
     "Customer",
     "DraftFile",
     "DrawerSession",
+    "EmailMessage",
     "EquipmentEntry",
     "HeatFactor",
     "InboundEvent",
     "IntervalRead",
     "JournalEntry",
     "LaborEntry",
+    "LeakEpisode",
     "LedgerAccount",
     "Meter",
     "MeterFlag",
