@@ -53,7 +53,7 @@ REPORT_ERROR_LIMIT = 200
 
 @dataclass(frozen=True)
 class DropOutcome:
-    """What a pass did with one file: ``processed``, ``failed`` or ``skipped``."""
+    """Outcome of one file in a pass: status ``processed`` or ``failed``, and a summary."""
 
     name: str
     status: str
@@ -106,28 +106,38 @@ def import_drop_folder(
 def _import_file(
     path: Path, folder: Path, mappings: list[Path], zone: ZoneInfo, actor: str
 ) -> DropOutcome | None:
-    """Import one file and move it; return None when another pass has taken it."""
+    """Import one file and move it; return None when another pass has taken it.
+
+    The file moves while the transaction still holds the file's lock, so a second pass
+    waiting on the lock finds it gone. If the commit then fails, the file moves back.
+    """
+    moved: Path | None = None
     try:
         with session_scope() as session:
             lock_name(session, f"read-drop:{path.name}")
             if not path.is_file():
                 return None
             report = _import(session, path, mappings, zone, actor)
+            summary = _summary(report)
+            moved = _move(path, folder / PROCESSED, _report_text(report, summary))
+            if moved is None:
+                return None
     except IntegrityError:
         # A concurrent pass on SQLite, which has no named locks, stored the same file
         # first. That pass moves it.
+        _move_back(moved, path)
         log.info("read drop file %s is being imported by another pass", path.name)
         return None
     except (InvalidInput, MappingError, OSError) as error:
+        _move_back(moved, path)
         message = getattr(error, "message", str(error))
         log.warning("read drop file %s failed: %s", path.name, message)
         if _move(path, folder / FAILED, f"failed: {message}\n"):
             return DropOutcome(path.name, FAILED, message)
         return None
-
-    summary = _summary(report)
-    if not _move(path, folder / PROCESSED, _report_text(report, summary)):
-        return None
+    except BaseException:
+        _move_back(moved, path)
+        raise
     log.info("read drop file %s: %s", path.name, summary)
     return DropOutcome(path.name, PROCESSED, summary, report.import_id)
 
@@ -182,8 +192,8 @@ def _report_text(report: ImportReport, summary: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _move(path: Path, target_folder: Path, report_text: str) -> bool:
-    """Move ``path`` into ``target_folder`` with its report; False if it was gone."""
+def _move(path: Path, target_folder: Path, report_text: str) -> Path | None:
+    """Move ``path`` into ``target_folder`` with its report; None if it was gone."""
     target_folder.mkdir(exist_ok=True)
     target = target_folder / path.name
     if target.exists():
@@ -192,6 +202,18 @@ def _move(path: Path, target_folder: Path, report_text: str) -> bool:
     try:
         path.rename(target)
     except FileNotFoundError:
-        return False
-    target.with_name(target.name + ".report.txt").write_text(report_text, encoding="utf-8")
-    return True
+        return None
+    _report_path(target).write_text(report_text, encoding="utf-8")
+    return target
+
+
+def _move_back(moved: Path | None, path: Path) -> None:
+    """Undo ``_move`` after the import's transaction failed, so the next pass retries."""
+    if moved is None:
+        return
+    _report_path(moved).unlink(missing_ok=True)
+    moved.rename(path)
+
+
+def _report_path(moved: Path) -> Path:
+    return moved.with_name(moved.name + ".report.txt")

@@ -16,7 +16,7 @@ from app.errors import InvalidInput
 from app.meters import after_store
 from app.meters.flags import MeterFlag
 from app.meters.imports import ImportReport, ReadFormat, guess_format, import_reads
-from app.meters.models import IntervalRead, Read, ReadImportError, Register
+from app.meters.models import IntervalRead, Read, ReadImportError, ReadStatus, Register
 from metering.mapped_csv import load_mapping
 from tests.app.factories import City
 
@@ -405,9 +405,7 @@ def test_guess_format(name: str, content: bytes, expected: ReadFormat) -> None:
     assert guess_format(name, content) == expected
 
 
-def test_hook_gets_registers_with_new_reads(
-    session: Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_hook_gets_new_pending_reads(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     # A recording stand-in for the hook: the real one belongs to validation and leak
     # detection, which have their own tests.
     calls: list[tuple[list[int], list[int]]] = []
@@ -424,4 +422,7 @@ def test_hook_gets_registers_with_new_reads(
     run_import(session, content, ReadFormat.BEACON, zone=PACIFIC)
     run_import(session, content + b"\n", ReadFormat.BEACON, name="copy", zone=PACIFIC)
     assert calls == [([register.id], [flow.id])]
+    # Validation, which the stand-in skips, is what turns pending reads valid or held.
+    statuses = session.scalars(select(Read.status)).all()
+    assert statuses == [ReadStatus.PENDING, ReadStatus.PENDING]
     assert after_store.reads_stored is not record

@@ -20,7 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import insert_ignoring_duplicates
-from app.meters.models import Meter, Read, ReadQuality, ReadType, Register, read_key
+from app.meters.models import (
+    Meter,
+    Read,
+    ReadQuality,
+    ReadStatus,
+    ReadType,
+    Register,
+    read_key,
+)
 from metering.types import ReadFileError, RegisterRead, RowError
 
 #: Rows per ``IN (...)`` query.
@@ -180,6 +188,8 @@ def store_register_reads(
                 "value": item.value,
                 "read_type": ReadType(read.read_type.value),
                 "quality": ReadQuality.GOOD,
+                # Validation in after_store.reads_stored decides whether it is valid or held.
+                "status": ReadStatus.PENDING,
                 "source": read.source[:40],
                 "import_id": import_id,
                 "created_at": now,
