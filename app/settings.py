@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     currency: str = "USD"
     bill_due_days: int = 21
     bill_run_chunk_size: int = 1000
+
+    # Read validation (VEE) limits; docs/vee.md explains each rule.
+    vee_high_usage_ratio: Decimal = Decimal(3)
+    vee_low_usage_ratio: Decimal = Decimal("0.25")
+    vee_zero_consumption_days: int = 25
+    vee_gap_days: int = 45
+    vee_spike_ratio: Decimal = Decimal(5)
+
     #: A bill run estimates a missing closing read (and the bill says "estimated") instead
     #: of listing the account as a ``no_closing_read`` exception.
     estimate_missing_reads: bool = True
@@ -228,16 +236,6 @@ class Settings(BaseSettings):
     def _check_positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError(f"{value} must be a whole number of at least 1")
-        return value
-
-    @field_validator("modbus_timeout_seconds", "modbus_backoff_seconds", "modbus_retries")
-    @classmethod
-    def _check_modbus_timing(cls, value: float, info: ValidationInfo) -> float:
-        name = f"UPM_{(info.field_name or '').upper()}"
-        if info.field_name == "modbus_timeout_seconds" and value <= 0:
-            raise ValueError(f"{name}={value} must be more than 0 seconds, such as 3.0")
-        if value < 0:
-            raise ValueError(f"{name}={value} must be zero or more")
         return value
 
     @property

@@ -21,18 +21,29 @@ from app.billing.models import Bill, BillMeterSegment
 from app.billing.usage import (
     OPENING_READ_DAYS,
     BillingProblem,
+    HeldRead,
     InstallationRow,
     ReadRow,
     RegisterRow,
     RegisterUsageResult,
     UsedSegment,
+    check_held_reads,
     interval_register,
     interval_usage,
     local_midnight_utc,
     monthly_consumption,
     register_usage,
 )
-from app.meters.models import IntervalRead, Meter, MeterInstallation, Read, ReadType, Register
+from app.meters.models import (
+    IntervalRead,
+    Meter,
+    MeterInstallation,
+    Read,
+    ReadStatus,
+    ReadType,
+    Register,
+)
+from app.meters.validation_models import FindingSeverity, FindingStatus, ReadFinding
 from app.premises.models import Premise, ServiceAgreement
 from billing_engine.errors import RatingError
 from billing_engine.rating import (
@@ -87,6 +98,8 @@ class ChunkData:
     registers: dict[int, list[RegisterRow]]
     reads: dict[int, list[ReadRow]]
     intervals: dict[int, list[tuple[dt.datetime, int, Decimal]]]
+    #: Reads of the chunk's registers that validation held or has not validated.
+    held: dict[int, list[HeldRead]] = field(default_factory=dict)
     #: Per agreement, the read each meter's last bill ended on (see ``register_usage``).
     billed_to: dict[int, dict[str, ReadRow]] = field(default_factory=dict)
 
@@ -173,6 +186,7 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
             select(Read.register_id, Read.read_date, Read.value, Read.read_type)
             .where(
                 Read.register_id.in_(consumption_ids),
+                Read.status == ReadStatus.VALID,
                 or_(*(Read.read_date.between(first, last) for first, last in windows)),
             )
             # An estimate sorts before other reads of its date, so the latest read on or
@@ -186,6 +200,8 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
         )
         for register_id, read_date, value, read_type in read_rows:
             reads[register_id].append(ReadRow(read_date, value, str(read_type)))
+
+    held = _held_reads(session, context, consumption_ids)
 
     intervals: dict[int, list[tuple[dt.datetime, int, Decimal]]] = defaultdict(list)
     if interval_ids:
@@ -209,7 +225,9 @@ def load_chunk(session: Session, context: RunContext, account_ids: Sequence[int]
             intervals[register_id].append((start_at, seconds, value))
 
     billed_to = _billed_to(session, context, [a.id for rows in agreements.values() for a in rows])
-    return ChunkData(agreements, installations, registers, reads, intervals, billed_to=billed_to)
+    return ChunkData(
+        agreements, installations, registers, reads, intervals, held=held, billed_to=billed_to
+    )
 
 
 def _billed_to(
@@ -245,6 +263,45 @@ def _billed_to(
     return billed
 
 
+def _held_reads(
+    session: Session, context: RunContext, register_ids: Sequence[int]
+) -> dict[int, list[HeldRead]]:
+    """Load the held and pending reads of the read windows, with their open hold codes."""
+    held: dict[int, list[HeldRead]] = defaultdict(list)
+    if not register_ids:
+        return held
+    windows = context.read_windows(OPENING_READ_DAYS)
+    rows = session.execute(
+        select(Read.id, Read.register_id, Read.read_date, Read.value, Read.status)
+        .where(
+            Read.register_id.in_(register_ids),
+            Read.status.in_([ReadStatus.HELD, ReadStatus.PENDING]),
+            or_(*(Read.read_date.between(first, last) for first, last in windows)),
+        )
+        .order_by(Read.register_id, Read.read_date, Read.read_key)
+    ).all()
+    if not rows:
+        return held
+    codes: dict[int, list[str]] = defaultdict(list)
+    finding_rows = session.execute(
+        select(ReadFinding.read_id, ReadFinding.rule)
+        .where(
+            ReadFinding.read_id.in_([row[0] for row in rows]),
+            ReadFinding.severity == FindingSeverity.HOLD,
+            ReadFinding.status == FindingStatus.OPEN,
+        )
+        .order_by(ReadFinding.id)
+    )
+    for read_id, rule in finding_rows:
+        if read_id is not None:
+            codes[read_id].append(rule)
+    for read_id, register_id, read_date, value, status in rows:
+        held[register_id].append(
+            HeldRead(read_id, read_date, value, str(status), tuple(codes[read_id]))
+        )
+    return held
+
+
 def _service_window(context: RunContext, agreement: AgreementRow) -> tuple[dt.date, dt.date]:
     start = max(context.period.start, agreement.start_date)
     end = min(context.period.end, agreement.end_date or context.period.end)
@@ -278,6 +335,14 @@ def _metered_usage(
         return IntervalUsage(intervals=intervals), RegisterUsageResult(
             total, register.unit, (used,)
         )
+    check_held_reads(
+        start=start,
+        end=end,
+        installations=installations,
+        registers_by_meter=data.registers,
+        reads_by_register=data.reads,
+        held_by_register=data.held,
+    )
     result = register_usage(
         service=agreement.service,
         start=start,

@@ -39,6 +39,7 @@ from app.errors import InvalidInput, NotFound
 from app.ledger.chart import ensure_chart
 from app.messaging.bill_alerts import bill_ready_after_commit
 from app.meters.estimation import estimate_cycle_reads
+from app.meters.validation import validate_cycle_reads
 from app.premises.models import Premise, ServiceAgreement
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,9 @@ def run_bill_run(
         )
         chart = ensure_chart(session)
         run_id, cycle_id = run.id, cycle.id
+        # Reads still pending (stored by a path that did not validate them) are
+        # validated now, so the run bills valid reads and lists held ones.
+        validate_cycle_reads(session, cycle_id)
         if estimate_missing_reads:
             estimates = estimate_cycle_reads(
                 session, cycle_code=cycle_code, read_date=period.end, actor=actor
@@ -276,6 +280,7 @@ def bill_account(
     )
     context.load_tariffs(session)
     session.flush()
+    validate_cycle_reads(session, cycle.id)
     data = load_chunk(session, context, [account_id])
     result = bill_accounts(context, data, [account_id])
     chart = ensure_chart(session)

@@ -281,3 +281,60 @@ def monthly_consumption(
         except RatingError:
             continue
     return result
+
+
+@dataclass(frozen=True)
+class HeldRead:
+    """A read that validation held (or has not validated yet), with its finding codes."""
+
+    read_id: int
+    read_date: dt.date
+    value: Decimal
+    status: str
+    codes: tuple[str, ...]
+
+
+def check_held_reads(
+    *,
+    start: dt.date,
+    end: dt.date,
+    installations: Sequence[InstallationRow],
+    registers_by_meter: Mapping[int, Sequence[RegisterRow]],
+    reads_by_register: Mapping[int, Sequence[ReadRow]],
+    held_by_register: Mapping[int, Sequence[HeldRead]],
+) -> None:
+    """Raise ``read_held`` when a held or pending read falls inside a meter's billed span.
+
+    The span runs from the valid read that would open the meter's segment (or from
+    ``OPENING_READ_DAYS`` before the window when there is none) to the window end. A
+    held read there may be the closing read or a sign of a meter exchange, so the
+    agreement waits for staff to accept, edit or reject it.
+    """
+    for installation, window_start, window_end in _meter_windows(installations, start, end):
+        for register in registers_by_meter.get(installation.meter_id, ()):
+            held = held_by_register.get(register.id)
+            if register.interval or not held:
+                continue
+            opening = _latest_on_or_before(reads_by_register.get(register.id, ()), window_start)
+            first = (
+                opening.read_date
+                if opening is not None
+                else window_start - dt.timedelta(days=OPENING_READ_DAYS)
+            )
+            for read in held:
+                if first <= read.read_date <= window_end:
+                    described = (
+                        f"meter {installation.serial} read {read.value.normalize():f} of "
+                        f"{read.read_date} (read {read.read_id})"
+                    )
+                    if read.status != "held":
+                        raise BillingProblem(
+                            f"{described} is not validated yet; run `upm reads validate`",
+                            code="read_held",
+                        )
+                    codes = ", ".join(read.codes) or "no open finding"
+                    raise BillingProblem(
+                        f"{described} is held by validation ({codes}); accept, edit or "
+                        f"reject it with `upm reads accept|edit|reject {read.read_id}`",
+                        code="read_held",
+                    )

@@ -15,6 +15,7 @@ from app.cli.estimation import heat_factor_app, reads_app
 from app.cli.modbus import modbus_app
 from app.cli.payments import payments_app
 from app.cli.rate import rate_command
+from app.cli.read_review import add_review_commands
 from app.cli.reads import import_reads_command
 from app.cli.serve import serve_command
 from app.cli.sim import sim_app
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(payments_app, name="payments")
 app.add_typer(modbus_app, name="modbus")
 app.add_typer(sim_app, name="sim")
+add_review_commands(reads_app)
 app.add_typer(reads_app, name="reads")
 app.add_typer(heat_factor_app, name="heat-factor")
 app.command("import-reads")(import_reads_command)

@@ -12,6 +12,8 @@ from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
+from app.meters.validation import validate_interval_data, validate_reads
+
 
 def reads_stored(
     session: Session,
@@ -22,6 +24,7 @@ def reads_stored(
     """Check the reads just stored on ``register_ids`` and ``interval_register_ids``.
 
     ``register_ids`` received register reads and ``interval_register_ids`` received
-    interval reads.
+    interval reads. Their pending register reads become valid or held here.
     """
-    del session, register_ids, interval_register_ids
+    validate_reads(session, register_ids=register_ids)
+    validate_interval_data(session, register_ids=interval_register_ids)

@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 HISTORY_DAYS = 400
 #: Weeks of interval history loaded before a range, for like days.
 INTERVAL_HISTORY_WEEKS = 8
-#: Maximum days one interval estimate covers, so a mistyped date cannot fill years.
+#: Longest interval range one command estimates, to keep a typing error from filling years.
 MAX_INTERVAL_RANGE_DAYS = 93
 #: Read types whose differences count as measured use in the history of an estimate.
 MEASURED_TYPES = (ReadType.ACTUAL, ReadType.CUSTOMER, ReadType.FINAL)
@@ -88,7 +88,7 @@ class StoredEstimate:
 
 @dataclass
 class EstimateReport:
-    """Result of one estimate command: the reads stored and the registers left unestimated."""
+    """What one estimate command stored, and the registers it could not estimate."""
 
     created: list[StoredEstimate] = field(default_factory=list)
     already_read: int = 0
@@ -144,7 +144,7 @@ def _history(reads: Sequence[tuple[dt.date, Decimal, str]], dials: int | None) -
                 )
             )
         except RatingError:
-            # A meter exchange or a bad read, so the period is no measure of normal use.
+            # A meter exchange or a bad read: the period says nothing about normal use.
             continue
         periods.append(PeriodUsage(start, end, used))
     return periods

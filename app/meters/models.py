@@ -31,6 +31,8 @@ class ReadType(enum.StrEnum):
     ESTIMATED = "estimated"
     CUSTOMER = "customer"
     FINAL = "final"
+    #: Entered by staff in place of another read (``app.meters.editing.replace_read``).
+    EDITED = "edited"
 
 
 class ReadQuality(enum.StrEnum):
