@@ -174,12 +174,17 @@ def add_device(
 
 def device_config(device: ModbusDevice) -> DeviceConfig:
     """Build the poller's configuration of a stored device."""
+    register_map = _register_map(device.register_map)
+    try:
+        register_map.field(device.field_name or register_map.primary)
+    except RegisterMapError as error:
+        raise InvalidInput(str(error), code="invalid_field") from error
     return DeviceConfig(
         name=device.name,
         host=device.host,
         port=device.port,
         unit_id=device.unit_id,
-        register_map=_register_map(device.register_map),
+        register_map=register_map,
         byte_order=_byte_order(device.byte_order),
     )
 

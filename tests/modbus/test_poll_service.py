@@ -97,9 +97,9 @@ def count(session: Session, model: type) -> int:
 
 
 def counter_device(
-    session: Session, port: int, interval: bool = True
+    session: Session, port: int, interval: bool = True, city: City | None = None
 ) -> tuple[Register, ModbusDevice]:
-    city = City(session)
+    city = city or City(session)
     _account, premise = city.account()
     register = city.meter(premise, "PC-0001", "electric", "Wh", interval=interval, dials=None)
     device = add_device(
@@ -258,8 +258,10 @@ def sdm_server() -> Iterator[RegisterServer]:
         yield server
 
 
-def sdm_device(session: Session, port: int, order: str = "ABCD") -> tuple[Register, ModbusDevice]:
-    city = City(session)
+def sdm_device(
+    session: Session, port: int, order: str = "ABCD", city: City | None = None
+) -> tuple[Register, ModbusDevice]:
+    city = city or City(session)
     _account, premise = city.account()
     register = city.meter(premise, "E-0001", "electric", "kWh")
     device = add_device(
@@ -443,3 +445,19 @@ def test_add_device_rejects_bad_input(
     sdm_device(session, 502)
     with pytest.raises(error, match=message):
         add(session, **changes)
+
+
+def test_missing_map_fails_only_its_device(
+    session: Session, fast_settings: None, counter_server: RegisterServer
+) -> None:
+    city = City(session)
+    _register, device = counter_device(session, counter_server.port, city=city)
+    _energy_register, broken = sdm_device(session, counter_server.port, city=city)
+    broken.register_map = "retired-map"
+    counter_server.set_registers(0, [42], unit=1)
+    outcomes = poll_at(session, local(10, 0))
+    assert [outcome.responded for outcome in outcomes] == [True, False]
+    assert outcomes[1].error is not None
+    assert "register map 'retired-map' not found" in outcomes[1].error
+    assert broken.consecutive_failures == 1
+    assert device.last_raw == 42
