@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -236,6 +236,16 @@ class Settings(BaseSettings):
     def _check_positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError(f"{value} must be a whole number of at least 1")
+        return value
+
+    @field_validator("modbus_timeout_seconds", "modbus_backoff_seconds", "modbus_retries")
+    @classmethod
+    def _check_modbus_timing(cls, value: float, info: ValidationInfo) -> float:
+        name = f"UPM_{(info.field_name or '').upper()}"
+        if info.field_name == "modbus_timeout_seconds" and value <= 0:
+            raise ValueError(f"{name}={value} must be more than 0 seconds, such as 3.0")
+        if value < 0:
+            raise ValueError(f"{name}={value} must be zero or more")
         return value
 
     @property
