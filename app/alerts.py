@@ -26,6 +26,11 @@ ARRANGEMENT_REQUESTED = "arrangement_requested"
 MODBUS_UNREACHABLE = "modbus_unreachable"
 MODBUS_RESPONDING = "modbus_responding"
 
+#: Meter data shows a leak, burst or backflow (``LEAK_DETECTED``) or use far above
+#: normal (``HIGH_USAGE_DETECTED``).
+LEAK_DETECTED = "leak_detected"
+HIGH_USAGE_DETECTED = "high_usage_detected"
+
 Sink = Callable[[str, str], object]
 _sinks: list[Sink] = []
 

@@ -23,6 +23,10 @@ BEAT_SCHEDULE = {
     "queue-due-reminders": {"task": "messaging.queue_due_reminders", "schedule": 300.0},
     # Meter read files dropped into UPM_READ_DROP_DIR; a file is imported once.
     "import-read-drop-folder": {"task": "meters.import_read_drop_folder", "schedule": 60.0},
+    # Leak, burst and meter-flag episodes of interval registers read in the last 26 hours.
+    "sweep-leaks": {"task": "meters.sweep_leaks", "schedule": 3600.0},
+    # High usage over the last 7 local days; the result changes once a day.
+    "sweep-high-usage": {"task": "meters.sweep_high_usage", "schedule": 86400.0},
 }
 
 
@@ -40,6 +44,10 @@ def make_celery(settings: Settings) -> Celery:
             "app.messaging.payment_alerts",
             "app.modbus.tasks",
             "app.meters.tasks",
+            "app.meters.leaks",
+            "app.meters.leak_alerts",
+            "app.meters.high_usage",
+            "app.messaging.email",
             "chatops.tasks",
             "ivr_flows.tasks",
             "sms_flows.tasks",

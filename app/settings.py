@@ -129,6 +129,15 @@ class Settings(BaseSettings):
     #: Failed polls in a row after which a device is flagged unreachable and staff alerted.
     modbus_unreachable_after: int = 3
 
+    # Customer e-mail. ``smtp_url`` is smtp://host:port, smtps://… for implicit TLS, or
+    # smtp://user:password@host:port?starttls=1; unset, e-mails are stored but not sent.
+    smtp_url: str | None = None
+    smtp_from: str = "alerts@riverbend.example"
+
+    # Leak detection: open a leak-investigation work order for each major or critical
+    # leak episode, unless one is already open at the premise.
+    leak_work_orders: bool = False
+
     # Bank drafts: the Fernet key that encrypts bank numbers, and our NACHA origin.
     bank_data_key: str | None = None
     bank_data_key_file: Path = PROJECT_ROOT / "var" / "bank-data.key"

@@ -22,6 +22,8 @@ class AlertKind(enum.StrEnum):
     PROBLEM_REPORTED = "problem_reported"
     CALLBACK_REQUESTED = "callback_requested"
     ARRANGEMENT_REQUESTED = "arrangement_requested"
+    LEAK_DETECTED = "leak_detected"
+    HIGH_USAGE_DETECTED = "high_usage_detected"
     MODBUS_UNREACHABLE = "modbus_unreachable"
     MODBUS_RESPONDING = "modbus_responding"
 
@@ -34,6 +36,8 @@ LABELS = {
     AlertKind.PROBLEM_REPORTED: "Problem reported by a customer",
     AlertKind.CALLBACK_REQUESTED: "Callback requested by phone",
     AlertKind.ARRANGEMENT_REQUESTED: "Payment arrangement requested by phone",
+    AlertKind.LEAK_DETECTED: "Leak found by the meter data",
+    AlertKind.HIGH_USAGE_DETECTED: "High usage found by the meter data",
     AlertKind.MODBUS_UNREACHABLE: "Modbus meter not responding",
     AlertKind.MODBUS_RESPONDING: "Modbus meter responding again",
 }

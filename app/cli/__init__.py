@@ -11,6 +11,7 @@ import app.models as _all_models  # noqa: F401
 from app.cli.billing import bill_run_command
 from app.cli.database import db_app
 from app.cli.demo import demo_command
+from app.cli.leaks import leaks_app
 from app.cli.estimation import heat_factor_app, reads_app
 from app.cli.modbus import modbus_app
 from app.cli.payments import payments_app
@@ -28,6 +29,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(leaks_app, name="leaks")
 app.add_typer(payments_app, name="payments")
 app.add_typer(modbus_app, name="modbus")
 app.add_typer(sim_app, name="sim")

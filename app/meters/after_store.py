@@ -12,6 +12,7 @@ from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
+from app.meters.leaks import queue_scan
 from app.meters.validation import validate_interval_data, validate_reads
 
 
@@ -28,3 +29,5 @@ def reads_stored(
     """
     validate_reads(session, register_ids=register_ids)
     validate_interval_data(session, register_ids=interval_register_ids)
+    # Leak detection reads hours of history per register, so it runs after the commit.
+    queue_scan(session, interval_register_ids)

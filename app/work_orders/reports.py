@@ -60,19 +60,9 @@ def report_problem(
     ``alert`` is how the staff alert names the report, such as "texted about a leak";
     it is raised only when the order is new.
     """
-    _lock_location(session, account_id, premise_id)
-    already = session.scalar(
-        select(WorkOrder)
-        .where(
-            WorkOrder.premise_id == premise_id
-            if premise_id is not None
-            else WorkOrder.account_id == account_id,
-            WorkOrder.type == type,
-            WorkOrder.priority == priority,
-            WorkOrder.status.in_(OPEN),
-        )
-        .order_by(WorkOrder.id)
-        .limit(1)
+    lock_location(session, account_id, premise_id)
+    already = open_order_at(
+        session, type=type, priority=priority, account_id=account_id, premise_id=premise_id
     )
     if already is not None and already.idempotency_key != idempotency_key:
         log.info("report %s names open work order %s", idempotency_key, already.number)
@@ -92,7 +82,31 @@ def report_problem(
     return Report(order, created=True)
 
 
-def _lock_location(session: Session, account_id: int | None, premise_id: int | None) -> None:
+def open_order_at(
+    session: Session,
+    *,
+    type: WorkOrderType,  # noqa: A002 - the work order's own term
+    priority: Priority | None,
+    account_id: int | None,
+    premise_id: int | None,
+) -> WorkOrder | None:
+    """Return the oldest open order of ``type`` at the premise, or on the account without one.
+
+    ``priority`` None matches an order of any priority.
+    """
+    conditions = [
+        WorkOrder.premise_id == premise_id
+        if premise_id is not None
+        else WorkOrder.account_id == account_id,
+        WorkOrder.type == type,
+        WorkOrder.status.in_(OPEN),
+    ]
+    if priority is not None:
+        conditions.append(WorkOrder.priority == priority)
+    return session.scalar(select(WorkOrder).where(*conditions).order_by(WorkOrder.id).limit(1))
+
+
+def lock_location(session: Session, account_id: int | None, premise_id: int | None) -> None:
     """Lock the premise's row, or the account's without a premise (a no-op on SQLite)."""
     if premise_id is not None:
         session.scalar(select(Premise.id).where(Premise.id == premise_id).with_for_update())

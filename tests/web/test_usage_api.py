@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from defusedxml.ElementTree import fromstring
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +24,6 @@ from app.billing.run import run_bill_run
 from app.meters.imports import ReadFormat, import_reads
 from app.meters.models import IntervalRead, ReadStatus, ReadType, Register
 from app.meters.usage_series import is_estimated_quality
-from app.settings import get_settings
 from metering.greenbutton import parse_green_button
 from metering.local_days import daily_totals
 from tests.app.factories import City, electric_tariff, water_tariff
@@ -572,42 +569,3 @@ def test_green_button_range_limit(client: TestClient, session: Session) -> None:
     assert response.status_code == 422
     assert response.json()["code"] == "usage_range_too_long"
     assert "at most 397 days" in response.json()["message"]
-
-
-@pytest.mark.parametrize(
-    ("language", "feed_title", "point_title", "meter_title"),
-    [
-        (
-            "en",
-            "{utility} usage from March 13, 2016 to March 14, 2016",
-            "Electric service",
-            "Meter E-AMI-1",
-        ),
-        (
-            "es",
-            "Consumo en {utility} del 13 de marzo de 2016 al 14 de marzo de 2016",
-            "Servicio eléctrico",
-            "Medidor E-AMI-1",
-        ),
-    ],
-)
-def test_green_button_titles_follow_language(
-    client: TestClient,
-    session: Session,
-    language: str,
-    feed_title: str,
-    point_title: str,
-    meter_title: str,
-) -> None:
-    account, _ = interval_account(session)
-    account.customer.language = language
-    session.commit()
-    utility = get_settings().utility_name
-
-    content = export(client, account.number, "2016-03-13", "2016-03-15")
-
-    root = fromstring(content)
-    assert root.findtext("{http://www.w3.org/2005/Atom}title") == feed_title.format(utility=utility)
-    point = parse_green_button(content).usage_points[0]
-    assert point.title == point_title
-    assert [reading.title for reading in point.meter_readings] == [meter_title]
