@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+from defusedxml.ElementTree import fromstring
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +26,7 @@ from app.billing.run import run_bill_run
 from app.meters.imports import ReadFormat, import_reads
 from app.meters.models import IntervalRead, ReadStatus, ReadType, Register
 from app.meters.usage_series import is_estimated_quality
+from app.settings import get_settings
 from metering.greenbutton import parse_green_button
 from metering.local_days import daily_totals
 from tests.app.factories import City, electric_tariff, water_tariff
@@ -569,3 +572,80 @@ def test_green_button_range_limit(client: TestClient, session: Session) -> None:
     assert response.status_code == 422
     assert response.json()["code"] == "usage_range_too_long"
     assert "at most 397 days" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("language", "feed_title", "point_title", "meter_title"),
+    [
+        (
+            "en",
+            "{utility} usage from March 13, 2016 to March 14, 2016",
+            "Electric service",
+            "Meter E-AMI-1",
+        ),
+        (
+            "es",
+            "Consumo en {utility} del 13 de marzo de 2016 al 14 de marzo de 2016",
+            "Servicio eléctrico",
+            "Medidor E-AMI-1",
+        ),
+    ],
+)
+def test_green_button_titles_follow_language(
+    client: TestClient,
+    session: Session,
+    language: str,
+    feed_title: str,
+    point_title: str,
+    meter_title: str,
+) -> None:
+    account, _ = interval_account(session)
+    account.customer.language = language
+    session.commit()
+    utility = get_settings().utility_name
+
+    content = export(client, account.number, "2016-03-13", "2016-03-15")
+
+    root = fromstring(content)
+    assert root.findtext("{http://www.w3.org/2005/Atom}title") == feed_title.format(utility=utility)
+    point = parse_green_button(content).usage_points[0]
+    assert point.title == point_title
+    assert [reading.title for reading in point.meter_readings] == [meter_title]
+
+
+def test_interval_changeout_splits_days_by_meter(client: TestClient, session: Session) -> None:
+    city = City(session)
+    account, premise = city.account()
+    city.agreement(account, premise, city.tariff(electric_tariff()))
+    changed = dt.date(2026, 7, 15)
+    old = city.meter(premise, "E-OLD", "electric", "kWh", removed_on=changed, interval=True)
+    new = city.meter(premise, "E-NEW", "electric", "kWh", installed_on=changed, interval=True)
+    # Local midnight of 2026-07-14 is 05:00 UTC (CDT). Each meter reports both days.
+    first = dt.datetime(2026, 7, 14, 5, tzinfo=dt.UTC)
+    for register, value in ((old, "1.0"), (new, "2.0")):
+        for hour in range(48):
+            session.add(
+                IntervalRead(
+                    register_id=register.id,
+                    start_at=first + dt.timedelta(hours=hour),
+                    seconds=3600,
+                    value=Decimal(value),
+                )
+            )
+    session.commit()
+
+    points = only_series(
+        usage(client, account.number, granularity="daily", start="2026-07-14", end="2026-07-16")
+    )["points"]
+    feed = parse_green_button(export(client, account.number, "2026-07-14", "2026-07-16"))
+
+    # 07-14 is the old meter's 24 x 1.0 kWh, 07-15 the new meter's 24 x 2.0 kWh.
+    assert [(p["start"][:10], Decimal(p["quantity"]), p["meters"]) for p in points] == [
+        ("2026-07-14", Decimal(24), ["E-OLD"]),
+        ("2026-07-15", Decimal(48), ["E-NEW"]),
+    ]
+    readings = feed.usage_points[0].meter_readings
+    assert [(reading.title, reading.reading_count) for reading in readings] == [
+        ("Meter E-OLD", 24),
+        ("Meter E-NEW", 24),
+    ]
