@@ -314,7 +314,13 @@ def _run_length_days(accepted: Sequence[ReadPoint], read: ReadPoint) -> Decimal:
 
 
 def _amount(value: Decimal) -> str:
+    """Write a computed amount to at most three decimals: 30.1, not 30.100000."""
     return f"{value.quantize(Decimal('0.001')).normalize():f}"
+
+
+def _number(value: Decimal | None) -> str:
+    """Write a stored value without trailing zeros: 300, not 300.000000."""
+    return "unknown" if value is None else f"{value.normalize():f}"
 
 
 def _unit_finding(read: ReadPoint, spec: RegisterSpec) -> Finding | None:
@@ -322,7 +328,7 @@ def _unit_finding(read: ReadPoint, spec: RegisterSpec) -> Finding | None:
         return None
     return _finding(
         RuleCode.WRONG_UNIT_OR_MULTIPLIER,
-        f"read {read.value} is in {read.unit}, but the register records {spec.unit}; "
+        f"read {_number(read.value)} is in {read.unit}, but the register records {spec.unit}; "
         f"convert the read to {spec.unit} or correct the register's unit",
     )
 
@@ -336,15 +342,15 @@ def _duplicate_finding(
         if other.value == read.value:
             return _finding(
                 RuleCode.DUPLICATE,
-                f"read {read.value} repeats the read at {_instant(other):%Y-%m-%d %H:%M:%S}Z; "
-                "nothing to do, the first read is billed",
+                f"read {_number(read.value)} repeats the read at "
+                f"{_instant(other):%Y-%m-%d %H:%M:%S}Z; nothing to do, the first read is billed",
                 measured=read.value,
             )
         return _finding(
             RuleCode.DUPLICATE_CONFLICT,
-            f"read {read.value} conflicts with read {other.value} at the same instant "
-            f"{_instant(other):%Y-%m-%d %H:%M:%S}Z; the first value stays until staff "
-            "accept this one or reject it",
+            f"read {_number(read.value)} conflicts with read {_number(other.value)} at the "
+            f"same instant {_instant(other):%Y-%m-%d %H:%M:%S}Z; the first value stays until "
+            "staff accept this one or reject it",
             measured=read.value,
             threshold=other.value,
         )
@@ -357,7 +363,7 @@ def _drop_finding(
     if read.value <= limits.exchange_fraction * previous.value:
         return _finding(
             RuleCode.POSSIBLE_METER_EXCHANGE,
-            f"read {read.value} is near zero after read {previous.value} of "
+            f"read {_number(read.value)} is near zero after read {_number(previous.value)} of "
             f"{previous.read_date} and is not a rollover; if the meter was exchanged, record "
             "the changeout, else correct the read",
             measured=read.value,
@@ -365,8 +371,9 @@ def _drop_finding(
         )
     return _finding(
         RuleCode.NEGATIVE_CONSUMPTION,
-        f"read {read.value} is below read {previous.value} of {previous.read_date} and is "
-        f"not a rollover of the register (modulus {spec.modulus}); correct the read",
+        f"read {_number(read.value)} is below read {_number(previous.value)} of "
+        f"{previous.read_date} and is not a rollover of the register (modulus "
+        f"{_number(spec.modulus)}); correct the read",
         measured=read.value - previous.value,
         threshold=Decimal(0),
     )
@@ -453,8 +460,8 @@ def _check_read(
         findings.append(
             _finding(
                 RuleCode.OUT_OF_ORDER,
-                f"read {read.value} of {read.read_date} arrived after read "
-                f"{following.value} of {following.read_date} and is above it; correct or "
+                f"read {_number(read.value)} of {read.read_date} arrived after read "
+                f"{_number(following.value)} of {following.read_date} and is above it; correct or "
                 "reject the read",
                 measured=read.value,
                 threshold=following.value,
@@ -473,8 +480,9 @@ def _check_read(
         findings.append(
             _finding(
                 RuleCode.ROLLOVER,
-                f"register rolled over at {spec.modulus} between read {previous.value} and "
-                f"read {read.value}; the consumption is {_amount(consumption)} {spec.unit}",
+                f"register rolled over at {_number(spec.modulus)} between read "
+                f"{_number(previous.value)} and read {_number(read.value)}; the consumption "
+                f"is {_amount(consumption)} {spec.unit}",
                 measured=advance,
                 threshold=limits.rollover_fraction * (spec.modulus or Decimal(0)),
             )
@@ -497,7 +505,7 @@ def _check_read(
             findings.append(
                 _finding(
                     RuleCode.ZERO_CONSUMPTION,
-                    f"register has stayed at {read.value} for {_amount(stuck)} days on an "
+                    f"register has stayed at {_number(read.value)} for {_amount(stuck)} days on an "
                     f"active service, at least {limits.zero_consumption_days}; check for a "
                     "stopped meter or a vacant premise and accept or edit the read",
                     measured=stuck,
@@ -540,8 +548,8 @@ def validate_intervals(
 ) -> list[IntervalVerdict]:
     """Check one register's intervals for negative values, gaps and spikes.
 
-    ``typical_max`` is the register's largest interval in history; a spike must exceed
-    it as well as ``spike_ratio`` times its neighbours. Without it, the neighbours alone
+    ``typical_max`` is the register's largest interval in history, and a spike must
+    exceed it as well as ``spike_ratio`` times its neighbours. Without it, the neighbours alone
     decide, and an interval whose neighbours are all zero is not called a spike.
     """
     ordered = sorted(intervals, key=lambda interval: interval.start)
@@ -554,7 +562,7 @@ def validate_intervals(
                     _finding(
                         RuleCode.NEGATIVE_INTERVAL,
                         f"interval at {interval.start:%Y-%m-%d %H:%M}Z has negative value "
-                        f"{interval.value} {interval.unit}; re-import or estimate it",
+                        f"{_number(interval.value)} {interval.unit}; re-import or estimate it",
                         measured=interval.value,
                         threshold=Decimal(0),
                     ),
@@ -606,12 +614,14 @@ def _spike_finding(
         return None
     if typical_max is not None and interval.value <= typical_max:
         return None
+    above_typical = ""
+    if typical_max is not None:
+        above_typical = f" and above the register's largest interval of {_number(typical_max)}"
     return _finding(
         RuleCode.SPIKE,
-        f"interval at {interval.start:%Y-%m-%d %H:%M}Z is {interval.value} {interval.unit}, "
-        f"more than {limits.spike_ratio} times its neighbours' maximum of {reference}"
-        + (f" and above the register's largest interval of {typical_max}" if typical_max else "")
-        + "; check the meter and edit or estimate the interval",
+        f"interval at {interval.start:%Y-%m-%d %H:%M}Z is {_number(interval.value)} "
+        f"{interval.unit}, more than {limits.spike_ratio} times its neighbours' maximum of "
+        f"{_number(reference)}{above_typical}; check the meter and edit or estimate the interval",
         measured=interval.value,
         threshold=limits.spike_ratio * max(reference, Decimal(0)),
     )

@@ -141,7 +141,7 @@ def accept_read(session: Session, read_id: int, *, actor: str, reason: str | Non
         target=f"read:{read.id}",
         arguments={"reason": text},
         outcome="accepted",
-        detail=f"register {read.register_id} read {read.value} of {read.read_date}",
+        detail=f"register {read.register_id} read {read.value.normalize():f} of {read.read_date}",
     )
     session.flush()
     return read
@@ -216,8 +216,10 @@ def replace_read(
         target=f"read:{old.id}",
         arguments={"value": str(new_value), "reason": text},
         outcome="replaced",
-        detail=f"register {old.register_id} read {old.value} of {old.read_date} replaced by "
-        f"read {new.id} with {new_value}",
+        detail=(
+            f"register {old.register_id} read {old.value.normalize():f} of {old.read_date} "
+            f"replaced by read {new.id} with {new_value}"
+        ),
     )
     session.flush()
     return new
@@ -236,7 +238,7 @@ def reject_read(session: Session, read_id: int, *, actor: str, reason: str | Non
         target=f"read:{read.id}",
         arguments={"reason": text},
         outcome="rejected",
-        detail=f"register {read.register_id} read {read.value} of {read.read_date}",
+        detail=f"register {read.register_id} read {read.value.normalize():f} of {read.read_date}",
     )
     session.flush()
     return read
