@@ -15,9 +15,9 @@ docs/read-formats.md lists every key. A minimal mapping:
 Timestamps with a UTC offset (``2024-06-30T22:30:00-05:00``) are exact. A wall time
 without an offset is placed in ``[timestamp] zone`` (or a fixed ``offset``). Wall times
 that the zone skips (spring forward) are rejected. One that occurs twice (fall back) is
-rejected in a register file. In an interval file of one meter, the first row with that
-wall time is taken as the earlier instant and a second row with the same wall time as
-the later one, which is the order interval exports list the repeated hour in.
+rejected in a register file. In an interval file, the first row of a meter with that
+wall time is the earlier instant and a second such row the later one. Interval exports
+list the repeated hour in that order.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ __all__ = [
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
+_ZERO = dt.timedelta(0)
+#: Decimal places of a stored read or interval value.
+_STORED_PLACES = 6
 _COLUMN_KEYS = ("meter", "value", "timestamp", "unit", "register")
 _TOP_KEYS = {
     "kind",
@@ -140,7 +143,7 @@ def load_mapping(text: str) -> ReadMapping:
         )
     for required in ("meter", "value", "timestamp"):
         if required not in columns:
-            raise MappingError(f"[columns] {required} is missing; name the column that holds it")
+            raise MappingError(f"[columns] {required} is missing; name the column that contains it")
     if "unit" not in columns and "unit" not in fixed:
         raise MappingError(
             'the mapping names no unit; add [columns] unit, or [fixed] unit = "kWh" (for '
@@ -206,7 +209,11 @@ def parse_mapped_csv(text: str, mapping: ReadMapping, zone: ZoneInfo) -> MappedP
     result = MappedParse()
     seen_walls: set[tuple[str, str, dt.datetime]] = set()
     for line_number, line in data:
-        fields = next(csv.reader([line], delimiter=mapping.delimiter))
+        if '"' in line:
+            fields = next(csv.reader([line], delimiter=mapping.delimiter))
+        else:
+            # Without quotes, csv.reader splits a line exactly like str.split, only slower.
+            fields = line.split(mapping.delimiter)
         if len(fields) < len(names):
             result.errors.append(
                 RowError(
@@ -249,62 +256,76 @@ def _parse_row(
     seen_walls: set[tuple[str, str, dt.datetime]],
 ) -> _Row | str:
     """Return the row's values, or the reasons it is rejected, each naming the column."""
-
-    def cell(key: str) -> str:
-        return fields[positions[key]].strip()
-
-    def where(key: str) -> str:
-        return f"line {line_number}, column {names[positions[key]]!r}"
-
-    problems: list[str] = []
-    meter = cell("meter")
+    # Each problem is (mapping key, message). The line and column name are added only
+    # when the row is rejected, because building them for every good row is slow.
+    problems: list[tuple[str, str]] = []
+    meter = fields[positions["meter"]].strip()
     if not meter:
-        problems.append(f"{where('meter')}: the meter id is empty; enter the meter's serial")
-    register = cell("register") if "register" in positions else mapping.register
+        problems.append(("meter", "the meter id is empty; enter the meter's serial"))
+    if "register" in positions:
+        register = fields[positions["register"]].strip()
+    else:
+        register = mapping.register
     if not register:
-        problems.append(f"{where('register')}: the register is empty; enter the register code")
-    unit = cell("unit") if "unit" in positions else (mapping.unit or "")
+        problems.append(("register", "the register is empty; enter the register code"))
+    unit = fields[positions["unit"]].strip() if "unit" in positions else (mapping.unit or "")
     if not unit:
-        problems.append(f"{where('unit')}: the unit is empty; enter the unit, such as kWh")
-    value = _parse_value(cell("value"), mapping, where("value"), problems)
+        problems.append(("unit", "the unit is empty; enter the unit, such as kWh"))
+    value = _parse_value(fields[positions["value"]].strip(), mapping, problems)
     instant = _parse_instant(
-        cell("timestamp"),
+        fields[positions["timestamp"]].strip(),
         mapping,
         wall_zone,
-        where("timestamp"),
         problems,
         seen_walls,
         (meter, register),
     )
     if problems:
-        return " ".join(problems)
+        return " ".join(
+            f"line {line_number}, column {names[positions[key]]!r}: {message}"
+            for key, message in problems
+        )
     assert value is not None
     assert instant is not None
     return _Row(meter, register, value, unit, instant)
 
 
 def _parse_value(
-    text: str, mapping: ReadMapping, where: str, problems: list[str]
+    text: str, mapping: ReadMapping, problems: list[tuple[str, str]]
 ) -> Decimal | None:
-    mark = "," if mapping.decimal_comma else "."
-    normalized = text.replace(",", ".") if mapping.decimal_comma else text
-    if mapping.decimal_comma and "." in text:
-        normalized = "not a number"
-    if not text or not _NUMBER.fullmatch(normalized):
+    normalized = text
+    if mapping.decimal_comma:
+        # A point is a thousands separator in decimal-comma files, which is not accepted.
+        normalized = "not a number" if "." in text else text.replace(",", ".")
+    if not _NUMBER.fullmatch(normalized):
+        mark = "," if mapping.decimal_comma else "."
         problems.append(
-            f"{where}: value {text!r} is not a number; write digits with {mark!r} as the "
-            "decimal mark and no thousands separators"
+            (
+                "value",
+                f"value {text!r} is not a number; write digits with {mark!r} as the "
+                "decimal mark and no thousands separators",
+            )
         )
         return None
     value = Decimal(normalized)
     if value < 0 and mapping.kind == "register":
         problems.append(
-            f"{where}: register reading {text!r} is negative; enter the dial reading, "
-            "which is 0 or more"
+            (
+                "value",
+                f"register reading {text!r} is negative; enter the dial reading, "
+                "which is 0 or more",
+            )
         )
         return None
-    if value != value.quantize(Decimal("0.000001")):
-        problems.append(f"{where}: value {text!r} has more than 6 decimal places; round it to 6")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -_STORED_PLACES:
+        problems.append(
+            (
+                "value",
+                f"value {text!r} has more than {_STORED_PLACES} decimal places; round it "
+                f"to {_STORED_PLACES}",
+            )
+        )
         return None
     return value
 
@@ -313,8 +334,7 @@ def _parse_instant(
     text: str,
     mapping: ReadMapping,
     wall_zone: dt.tzinfo,
-    where: str,
-    problems: list[str],
+    problems: list[tuple[str, str]],
     seen_walls: set[tuple[str, str, dt.datetime]],
     channel: tuple[str, str],
 ) -> dt.datetime | None:
@@ -326,13 +346,17 @@ def _parse_instant(
     except ValueError:
         expected = "ISO 8601" if mapping.timestamp_format == "iso" else mapping.timestamp_format
         problems.append(
-            f"{where}: timestamp {text!r} does not match the format {expected}; correct the "
-            "time or the [timestamp] format in the mapping"
+            (
+                "timestamp",
+                f"timestamp {text!r} does not match the format {expected}; correct the "
+                "time or the [timestamp] format in the mapping",
+            )
         )
         return None
-    if moment.utcoffset() is not None:
-        return moment.astimezone(dt.UTC)
-    return _place_wall_time(moment, text, mapping, wall_zone, where, problems, seen_walls, channel)
+    offset = moment.utcoffset()
+    if offset is not None:
+        return moment if offset == _ZERO else moment.astimezone(dt.UTC)
+    return _place_wall_time(moment, text, mapping, wall_zone, problems, seen_walls, channel)
 
 
 def _place_wall_time(
@@ -340,8 +364,7 @@ def _place_wall_time(
     text: str,
     mapping: ReadMapping,
     wall_zone: dt.tzinfo,
-    where: str,
-    problems: list[str],
+    problems: list[tuple[str, str]],
     seen_walls: set[tuple[str, str, dt.datetime]],
     channel: tuple[str, str],
 ) -> dt.datetime | None:
@@ -353,14 +376,20 @@ def _place_wall_time(
     zone_name = getattr(wall_zone, "key", str(wall_zone))
     if earlier.astimezone(dt.UTC).astimezone(wall_zone).replace(tzinfo=None) != wall:
         problems.append(
-            f"{where}: timestamp {text!r} does not exist in {zone_name} because clocks skip "
-            "that hour; check the meter's clock or export the file with UTC offsets"
+            (
+                "timestamp",
+                f"timestamp {text!r} does not exist in {zone_name} because clocks skip "
+                "that hour; check the meter's clock or export the file with UTC offsets",
+            )
         )
         return None
     if mapping.kind == "register":
         problems.append(
-            f"{where}: timestamp {text!r} occurs twice in {zone_name} as clocks go back, so "
-            "the instant is unknown; export the file with UTC offsets"
+            (
+                "timestamp",
+                f"timestamp {text!r} occurs twice in {zone_name} as clocks go back, so "
+                "the instant is unknown; export the file with UTC offsets",
+            )
         )
         return None
     key = (channel[0], channel[1], wall)

@@ -106,38 +106,33 @@ def import_drop_folder(
 def _import_file(
     path: Path, folder: Path, mappings: list[Path], zone: ZoneInfo, actor: str
 ) -> DropOutcome | None:
-    """Import one file and move it; return None when another pass has taken it.
+    """Import one file, then move it; return None when another pass has taken it.
 
-    The file moves while the transaction still holds the file's lock, so a second pass
-    waiting on the lock finds it gone. If the commit then fails, the file moves back.
+    The file moves only after the commit, so a crash never leaves an unimported file in
+    ``processed/``. A second pass that takes the lock between the commit and the move
+    finds the file already imported and moves it itself, with that as its report.
     """
-    moved: Path | None = None
     try:
         with session_scope() as session:
             lock_name(session, f"read-drop:{path.name}")
             if not path.is_file():
                 return None
             report = _import(session, path, mappings, zone, actor)
-            summary = _summary(report)
-            moved = _move(path, folder / PROCESSED, _report_text(report, summary))
-            if moved is None:
-                return None
     except IntegrityError:
         # A concurrent pass on SQLite, which has no named locks, stored the same file
         # first. That pass moves it.
-        _move_back(moved, path)
         log.info("read drop file %s is being imported by another pass", path.name)
         return None
     except (InvalidInput, MappingError, OSError) as error:
-        _move_back(moved, path)
         message = getattr(error, "message", str(error))
         log.warning("read drop file %s failed: %s", path.name, message)
         if _move(path, folder / FAILED, f"failed: {message}\n"):
             return DropOutcome(path.name, FAILED, message)
         return None
-    except BaseException:
-        _move_back(moved, path)
-        raise
+
+    summary = _summary(report)
+    if _move(path, folder / PROCESSED, _report_text(report, summary)) is None:
+        return None
     log.info("read drop file %s: %s", path.name, summary)
     return DropOutcome(path.name, PROCESSED, summary, report.import_id)
 
@@ -205,14 +200,6 @@ def _move(path: Path, target_folder: Path, report_text: str) -> Path | None:
         return None
     _report_path(target).write_text(report_text, encoding="utf-8")
     return target
-
-
-def _move_back(moved: Path | None, path: Path) -> None:
-    """Undo ``_move`` after the import's transaction failed, so the next pass retries."""
-    if moved is None:
-        return
-    _report_path(moved).unlink(missing_ok=True)
-    moved.rename(path)
 
 
 def _report_path(moved: Path) -> Path:

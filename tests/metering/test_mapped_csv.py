@@ -192,3 +192,22 @@ def test_dst_days_keep_23_and_25_hours(strip_offsets: bool) -> None:
     assert totals[dt.date(2016, 11, 6)] == Decimal("18.54")
     assert fall[1].start == utc(2016, 11, 6, 6)
     assert fall[2].start == utc(2016, 11, 6, 7)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1e3", "is not a number"),
+        ("1,234", "is not a number"),
+        ("NaN", "is not a number"),
+        ("0.1234567", "more than 6 decimal places"),
+        ("-5", "is negative"),
+    ],
+)
+def test_register_value_rejected(value: str, message: str) -> None:
+    mapping = load_mapping((MAPPINGS / "route-register.mapping.toml").read_text())
+    line = f'R07,WM-0001,2026-07-31T14:05:00-05:00,"{value}"\n'
+    parsed = parse_mapped_csv(line, mapping, CENTRAL)
+    assert parsed.register_reads == []
+    assert "line 1, column '#4'" in parsed.errors[0].reason
+    assert message in parsed.errors[0].reason
