@@ -108,7 +108,10 @@ class BillMeterSegment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"), index=True)
-    service_agreement_id: Mapped[int] = mapped_column(ForeignKey("service_agreements.id"))
+    #: Indexed because each bill run looks up the agreements' previous segments (true-up).
+    service_agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("service_agreements.id"), index=True
+    )
     meter_serial: Mapped[str] = mapped_column(String(40))
     start_date: Mapped[dt.date] = mapped_column(Date)
     start_value: Mapped[Decimal | None] = mapped_column(Quantity())

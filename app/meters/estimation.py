@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
@@ -39,7 +39,7 @@ from app.meters.models import (
     ReadType,
     Register,
 )
-from app.premises.models import Premise
+from app.premises.models import Premise, ServiceAgreement
 from billing_engine.consumption import RegisterSegment, segment_consumption
 from billing_engine.errors import RatingError
 from metering.estimation import (
@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 HISTORY_DAYS = 400
 #: Weeks of interval history loaded before a range, for like days.
 INTERVAL_HISTORY_WEEKS = 8
-#: Longest interval range one command estimates, to keep a typing error from filling years.
+#: Maximum days one interval estimate covers, so a mistyped date cannot fill years.
 MAX_INTERVAL_RANGE_DAYS = 93
 #: Read types whose differences count as measured use in the history of an estimate.
 MEASURED_TYPES = (ReadType.ACTUAL, ReadType.CUSTOMER, ReadType.FINAL)
@@ -88,7 +88,7 @@ class StoredEstimate:
 
 @dataclass
 class EstimateReport:
-    """What one estimate command stored, and the registers it could not estimate."""
+    """Result of one estimate command: the reads stored and the registers left unestimated."""
 
     created: list[StoredEstimate] = field(default_factory=list)
     already_read: int = 0
@@ -123,6 +123,13 @@ def _cycle_registers(
                 MeterInstallation.removed_on.is_(None),
                 MeterInstallation.removed_on > read_date,
             ),
+            # Only a premise still served on the read date is billed, so only it needs a read.
+            exists().where(
+                ServiceAgreement.premise_id == Premise.id,
+                ServiceAgreement.service == MeterInstallation.service,
+                ServiceAgreement.start_date < read_date,
+                or_(ServiceAgreement.end_date.is_(None), ServiceAgreement.end_date >= read_date),
+            ),
         )
         .order_by(Meter.serial, Register.code)
         .distinct()
@@ -144,7 +151,7 @@ def _history(reads: Sequence[tuple[dt.date, Decimal, str]], dials: int | None) -
                 )
             )
         except RatingError:
-            # A meter exchange or a bad read: the period says nothing about normal use.
+            # A meter exchange or a bad read, so the period is no measure of normal use.
             continue
         periods.append(PeriodUsage(start, end, used))
     return periods

@@ -150,6 +150,22 @@ def test_cycle_estimate_without_history_skipped(session: Session) -> None:
     assert "no usage history before 2026-06-01" in report.skipped[0][1]
 
 
+def test_cycle_estimate_skips_ended_service(session: Session) -> None:
+    city = City(session)
+    account, premise = city.account()
+    city.agreement(account, premise, city.tariff(water_tariff()), end=dt.date(2026, 5, 1))
+    register = city.meter(premise, "W-GONE", "water", "gal")
+    city.read(register, dt.date(2026, 4, 1), "100")
+    city.read(register, dt.date(2026, 5, 1), "200")
+
+    report = estimate_cycle_reads(
+        session, cycle_code="C1", read_date=dt.date(2026, 7, 1), actor="test"
+    )
+
+    assert report.created == []
+    assert report.skipped == []
+
+
 # --- the bill run, the bill page and the true-up -------------------------------------
 
 

@@ -50,6 +50,12 @@ def upgrade() -> None:
     with op.batch_alter_table("bill_meter_segments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("start_read_type", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("end_read_type", sa.String(length=20), nullable=True))
+        # Each bill run looks up the agreements' previous segments for the true-up.
+        batch_op.create_index(
+            batch_op.f("ix_bill_meter_segments_service_agreement_id"),
+            ["service_agreement_id"],
+            unique=False,
+        )
 
     # The method of an estimated interval (quality "estimated"); NULL for a measured one.
     with op.batch_alter_table("interval_reads", schema=None) as batch_op:
@@ -60,6 +66,7 @@ def downgrade() -> None:
     with op.batch_alter_table("interval_reads", schema=None) as batch_op:
         batch_op.drop_column("estimate_method")
     with op.batch_alter_table("bill_meter_segments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_bill_meter_segments_service_agreement_id"))
         batch_op.drop_column("end_read_type")
         batch_op.drop_column("start_read_type")
     op.drop_table("heat_factors")
