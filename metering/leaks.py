@@ -201,7 +201,12 @@ def hourly_series(
     units: set[str] = set()
     for interval in intervals:
         units.add(interval.unit)
-        hour = interval.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        hour = interval.start
+        # Hourly UTC data, the common case, needs neither conversion.
+        if hour.tzinfo is not UTC:
+            hour = hour.astimezone(UTC)
+        if hour.minute or hour.second or hour.microsecond:
+            hour = hour.replace(minute=0, second=0, microsecond=0)
         totals[hour] = totals.get(hour, _ZERO) + interval.value
     if len(units) > 1:
         raise ValueError(
@@ -314,6 +319,10 @@ def _bursts(series: HourlySeries, thresholds: LeakThresholds) -> list[Finding]:
     findings: list[Finding] = []
     index = 0
     while index < len(values):
+        if values[index] < thresholds.burst_floor:
+            # Every burst level is at least the floor, so this hour cannot start one.
+            index += 1
+            continue
         typical = series.typical_max
         if typical is None:
             typical = typical_max_hourly(values[:index])

@@ -156,6 +156,7 @@ def send_email(email_id: int) -> str:
         try:
             _deliver(settings.smtp_url, message)
         except (smtplib.SMTPException, OSError) as error:
+            # NOTE: nothing retries a failed e-mail yet; the row keeps the error for review.
             email.status = FAILED
             email.error = f"{type(error).__name__}: {error}"[:200]
             log.error("e-mail %s to account %s failed: %r", email.id, email.account_id, error)

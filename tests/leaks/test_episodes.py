@@ -17,7 +17,7 @@ from app.db import utcnow
 from app.meters.after_store import reads_stored
 from app.meters.flags import MeterFlag as MeterFlagRow
 from app.meters.leak_models import LeakEpisode
-from app.meters.leaks import scan_registers
+from app.meters.leaks import scan_registers, sweep_task
 from app.settings import get_settings
 from app.work_orders.models import Priority, WorkOrder, WorkOrderType
 from app.work_orders.service import Actor, create_order
@@ -269,3 +269,18 @@ def test_stored_reads_trigger_scan(
     [episode] = episodes(session)
     assert episode.kind == "leak"
     assert episode.quantity == Decimal(72)  # 24 x 3
+
+
+def test_hourly_sweep_scans_recent_registers(
+    session: Session, twilio: FakeMessagesApi, staff_alerts: list[tuple[str, str]]
+) -> None:
+    home = make_household(session)
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    add_hours(session, home.register, now - 24 * HOUR, ["0.5"] * 24)
+
+    counts = sweep_task()
+
+    [episode] = episodes(session)
+    assert counts["registers"] == 1
+    assert counts["opened"] == 1
+    assert episode.severity == "minor"
