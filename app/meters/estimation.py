@@ -172,10 +172,11 @@ def estimate_cycle_reads(
 ) -> EstimateReport:
     """Store an estimated read on ``read_date`` for each register of the cycle that lacks one.
 
-    A register counts as read when it has a valid or pending read in the
+    A register counts as read when it has a valid, pending or held read in the
     ``CLOSING_READ_DAYS`` before ``read_date``, the span in which the bill run accepts a
-    closing read. A register without a previous read or usable history is listed in
-    ``skipped`` with the reason. The command is audited.
+    closing read. A held read waits for staff review, and an estimate on a later date would
+    otherwise win over it once accepted. A register without a previous read or usable
+    history is listed in ``skipped`` with the reason. The command is audited.
     """
     cycle_id = _cycle_id(session, cycle_code)
     candidates = _cycle_registers(session, cycle_id, read_date)
@@ -187,7 +188,7 @@ def estimate_cycle_reads(
         .where(
             Read.register_id.in_(register_ids),
             Read.read_date.between(read_date - dt.timedelta(days=HISTORY_DAYS), read_date),
-            Read.status.in_([ReadStatus.VALID, ReadStatus.PENDING]),
+            Read.status.in_([ReadStatus.VALID, ReadStatus.PENDING, ReadStatus.HELD]),
         )
         .order_by(Read.register_id, Read.read_date, Read.read_key)
     )

@@ -26,7 +26,7 @@ from app.meters.estimation import (
     estimate_meter_intervals,
     estimate_read_key,
 )
-from app.meters.models import IntervalRead, Read, ReadType, Register
+from app.meters.models import IntervalRead, Read, ReadStatus, ReadType, Register
 from app.portal.bill_links import create_bill_link
 from billing_engine.tariff import FixedCharge, FixedPer, Service
 from billing_engine.tariff import Tariff as EngineTariff
@@ -124,6 +124,21 @@ def test_cycle_estimate_skips_recent_read(session: Session) -> None:
     city = City(session)
     _account_id, register = water_home(city)
     city.read(register, dt.date(2026, 6, 28), "111900")
+
+    report = estimate_cycle_reads(
+        session, cycle_code="C1", read_date=dt.date(2026, 7, 1), actor="test"
+    )
+
+    assert report.created == []
+    assert report.already_read == 1
+
+
+def test_cycle_estimate_leaves_held_read(session: Session) -> None:
+    city = City(session)
+    _account_id, register = water_home(city)
+    held = city.read(register, dt.date(2026, 6, 29), "190000")
+    held.status = ReadStatus.HELD
+    session.flush()
 
     report = estimate_cycle_reads(
         session, cycle_code="C1", read_date=dt.date(2026, 7, 1), actor="test"
