@@ -13,8 +13,11 @@ is the exact number stored, and a join finds the conflicts.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -60,6 +63,16 @@ def interval_register(session: Session, meter_serial: str | None, source: str) -
     return register.id, register.unit
 
 
+@dataclass
+class _Batch:
+    """The intervals of one register, the first index of each start, and their lines."""
+
+    register_id: int
+    intervals: Sequence[ParsedInterval]
+    sources: Sequence[IntervalSource] | None
+    kept: list[int] = field(default_factory=list)
+
+
 def store_intervals(
     session: Session,
     import_id: int,
@@ -72,28 +85,7 @@ def store_intervals(
 
     ``sources``, when given, contains the line of each interval, in the same order.
     """
-    if not intervals:
-        return
-    unique: dict[object, int] = {}
-    for index, interval in enumerate(intervals):
-        first = unique.setdefault(interval.start, index)
-        if first == index:
-            continue
-        report.rows_duplicate += 1
-        if interval.value != intervals[first].value:
-            _conflict(report, sources, index, intervals[first].value, interval)
-    kept = list(unique.values())
-
-    if session.get_bind().dialect.name == "postgresql":
-        stored, conflicts = _copy_postgres(session, import_id, register_id, intervals, kept)
-    else:
-        stored, conflicts = _insert_batches(session, import_id, register_id, intervals, kept)
-    report.rows_stored += stored
-    report.rows_duplicate += len(kept) - stored
-    if stored:
-        report.interval_register_ids.add(register_id)
-    for index, stored_value in conflicts:
-        _conflict(report, sources, index, stored_value, intervals[index])
+    _store_batches(session, import_id, [_Batch(register_id, intervals, sources)], report)
 
 
 def store_interval_groups(
@@ -103,15 +95,49 @@ def store_interval_groups(
     report: ImportReport,
 ) -> None:
     """Store intervals grouped by register id, each with the line it came from."""
-    for register_id, pairs in groups.items():
-        store_intervals(
-            session,
-            import_id,
+    batches = [
+        _Batch(
             register_id,
             [interval for interval, _source in pairs],
-            report,
             [source for _interval, source in pairs],
         )
+        for register_id, pairs in groups.items()
+    ]
+    _store_batches(session, import_id, batches, report)
+
+
+def _store_batches(
+    session: Session, import_id: int, batches: list[_Batch], report: ImportReport
+) -> None:
+    batches = [batch for batch in batches if batch.intervals]
+    if not batches:
+        return
+    for batch in batches:
+        unique: dict[dt.datetime, int] = {}
+        for index, interval in enumerate(batch.intervals):
+            first = unique.setdefault(interval.start, index)
+            if first == index:
+                continue
+            report.rows_duplicate += 1
+            if interval.value != batch.intervals[first].value:
+                _conflict(report, batch.sources, index, batch.intervals[first].value, interval)
+        batch.kept = list(unique.values())
+
+    if session.get_bind().dialect.name == "postgresql":
+        stored, conflicts = _copy_postgres(session, import_id, batches)
+    else:
+        stored, conflicts = _insert_batches(session, import_id, batches)
+    for batch in batches:
+        count = stored.get(batch.register_id, 0)
+        report.rows_stored += count
+        report.rows_duplicate += len(batch.kept) - count
+        if count:
+            report.interval_register_ids.add(batch.register_id)
+    for batch in batches:
+        index_by_start = {batch.intervals[index].start: index for index in batch.kept}
+        for start, stored_value in sorted(conflicts.get(batch.register_id, [])):
+            index = index_by_start[start]
+            _conflict(report, batch.sources, index, stored_value, batch.intervals[index])
 
 
 def _conflict(
@@ -140,13 +166,13 @@ def _conflict(
 
 
 def _copy_postgres(
-    session: Session,
-    import_id: int,
-    register_id: int,
-    intervals: Sequence[ParsedInterval],
-    kept: Sequence[int],
-) -> tuple[int, list[tuple[int, object]]]:
-    """COPY the kept intervals into a staging table, then insert the new ones."""
+    session: Session, import_id: int, batches: list[_Batch]
+) -> tuple[dict[int, int], dict[int, list[tuple[dt.datetime, Decimal]]]]:
+    """COPY the kept intervals into a staging table, then insert the new ones.
+
+    Return the count stored per register, and the (start, stored value) of each kept
+    interval whose value differs from the one already stored.
+    """
     session.execute(
         text(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING_TABLE} "
@@ -160,79 +186,78 @@ def _copy_postgres(
     assert raw is not None
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY {_STAGING_TABLE} ({_COLUMNS}) FROM STDIN") as copy:
-            for index in kept:
-                interval = intervals[index]
-                copy.write_row(
-                    (
-                        register_id,
-                        interval.start,
-                        interval.seconds,
-                        interval.value,
-                        interval.quality,
-                        import_id,
+            for batch in batches:
+                for index in batch.kept:
+                    interval = batch.intervals[index]
+                    copy.write_row(
+                        (
+                            batch.register_id,
+                            interval.start,
+                            interval.seconds,
+                            interval.value,
+                            interval.quality,
+                            import_id,
+                        )
                     )
-                )
-    # Table and column names are constants of this module, never input.
+    # Table and column names are constants of this module, never input. The counts are
+    # grouped on the server, so only one row per register comes back.
     inserted = session.execute(
         text(
-            f"INSERT INTO interval_reads ({_COLUMNS}) SELECT {_COLUMNS} "  # noqa: S608
-            f"FROM {_STAGING_TABLE} ON CONFLICT (register_id, start_at) DO NOTHING"
+            f"WITH inserted AS (INSERT INTO interval_reads ({_COLUMNS}) "  # noqa: S608
+            f"SELECT {_COLUMNS} FROM {_STAGING_TABLE} "
+            "ON CONFLICT (register_id, start_at) DO NOTHING RETURNING register_id) "
+            "SELECT register_id, count(*) FROM inserted GROUP BY register_id"
         )
-    )
-    stored = inserted.rowcount  # type: ignore[attr-defined]
+    ).all()
     differing = session.execute(
         text(
-            f"SELECT incoming.start_at, stored.value FROM {_STAGING_TABLE} AS incoming "  # noqa: S608
+            "SELECT incoming.register_id, incoming.start_at, stored.value "  # noqa: S608
+            f"FROM {_STAGING_TABLE} AS incoming "
             "JOIN interval_reads AS stored ON stored.register_id = incoming.register_id "
             "AND stored.start_at = incoming.start_at WHERE stored.value <> incoming.value"
         )
     ).all()
-    return stored, _conflicts_by_index(intervals, kept, differing)
+    conflicts: dict[int, list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
+    for row in differing:
+        conflicts[row[0]].append((row[1], row[2]))
+    counts: dict[int, int] = {row[0]: row[1] for row in inserted}
+    return counts, conflicts
 
 
 def _insert_batches(
-    session: Session,
-    import_id: int,
-    register_id: int,
-    intervals: Sequence[ParsedInterval],
-    kept: Sequence[int],
-) -> tuple[int, list[tuple[int, object]]]:
-    starts = [intervals[index].start for index in kept]
-    existing = session.execute(
-        select(IntervalRead.start_at, IntervalRead.value).where(
-            IntervalRead.register_id == register_id,
-            IntervalRead.start_at >= min(starts),
-            IntervalRead.start_at <= max(starts),
+    session: Session, import_id: int, batches: list[_Batch]
+) -> tuple[dict[int, int], dict[int, list[tuple[dt.datetime, Decimal]]]]:
+    """Insert the kept intervals of each register that are not stored yet; see above."""
+    stored: dict[int, int] = {}
+    conflicts: dict[int, list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
+    for batch in batches:
+        starts = [batch.intervals[index].start for index in batch.kept]
+        existing = session.execute(
+            select(IntervalRead.start_at, IntervalRead.value).where(
+                IntervalRead.register_id == batch.register_id,
+                IntervalRead.start_at >= min(starts),
+                IntervalRead.start_at <= max(starts),
+            )
+        ).all()
+        stored_values: dict[dt.datetime, Decimal] = {row[0]: row[1] for row in existing}
+        rows = []
+        for index in batch.kept:
+            interval = batch.intervals[index]
+            stored_value = stored_values.get(interval.start)
+            if stored_value is None:
+                rows.append(
+                    {
+                        "register_id": batch.register_id,
+                        "start_at": interval.start,
+                        "seconds": interval.seconds,
+                        "value": interval.value,
+                        "quality": interval.quality,
+                        "import_id": import_id,
+                    }
+                )
+            elif stored_value != interval.value:
+                conflicts[batch.register_id].append((interval.start, stored_value))
+        stored[batch.register_id] = insert_ignoring_duplicates(
+            session, IntervalRead, rows, ["register_id", "start_at"]
         )
-    ).all()
-    stored_values = dict(existing)
-    differing = [
-        (intervals[index].start, stored_values[intervals[index].start])
-        for index in kept
-        if intervals[index].start in stored_values
-        and stored_values[intervals[index].start] != intervals[index].value
-    ]
-    rows = [
-        {
-            "register_id": register_id,
-            "start_at": intervals[index].start,
-            "seconds": intervals[index].seconds,
-            "value": intervals[index].value,
-            "quality": intervals[index].quality,
-            "import_id": import_id,
-        }
-        for index in kept
-        if intervals[index].start not in stored_values
-    ]
-    stored = insert_ignoring_duplicates(session, IntervalRead, rows, ["register_id", "start_at"])
-    return stored, _conflicts_by_index(intervals, kept, differing)
-
-
-def _conflicts_by_index(
-    intervals: Sequence[ParsedInterval], kept: Sequence[int], differing: Sequence[Sequence[object]]
-) -> list[tuple[int, object]]:
-    """Return (index into ``intervals``, stored value) for each differing start."""
-    if not differing:
-        return []
-    index_by_start = {intervals[index].start: index for index in kept}
-    return sorted((index_by_start[start], value) for start, value in differing)  # type: ignore[index]
+    return stored, conflicts
