@@ -314,6 +314,22 @@ def _keep_rejected(
     log.warning("modbus device %s rejected %s: %s", device.name, reading.name, reason)
 
 
+def _reject_feeding_value(
+    session: Session,
+    device: ModbusDevice,
+    polled_at: dt.datetime,
+    reading: FieldReading,
+    reason: str,
+    outcome: DeviceOutcome,
+) -> DeviceOutcome:
+    """Keep the feeding field's value for review instead of storing it as a read."""
+    _keep_rejected(session, device, polled_at, reading, reason)
+    outcome.rejected.append(reason)
+    outcome.error = reason
+    device.last_error = reason
+    return outcome
+
+
 def _store_read(
     session: Session, register_id: int, polled_at: dt.datetime, value: Decimal, zone: ZoneInfo
 ) -> bool:
@@ -386,11 +402,7 @@ def store_poll_result(
         try:
             check_plausible(feeding.name, reading.value, total=True, previous_total=previous)
         except PlausibilityError as error:
-            _keep_rejected(session, device, polled_at, reading, str(error))
-            outcome.rejected.append(str(error))
-            outcome.error = str(error)
-            device.last_error = str(error)
-            return outcome
+            return _reject_feeding_value(session, device, polled_at, reading, str(error), outcome)
     outcome.value = reading.value
     outcome.read_stored = _store_read(session, device.register_id, polled_at, reading.value, zone)
     return outcome
@@ -427,11 +439,7 @@ def _store_counter(
         except PlausibilityError as error:
             # A reset or exchanged counter: keep the value for review and start again from
             # it, so later polls are not all rejected against the old baseline.
-            _keep_rejected(session, device, polled_at, reading, str(error))
-            outcome.rejected.append(str(error))
-            outcome.error = str(error)
-            device.last_error = str(error)
-            return outcome
+            return _reject_feeding_value(session, device, polled_at, reading, str(error), outcome)
         consumption = step.counts * per_pulse
         device.counter_total = (device.counter_total or Decimal(0)) + consumption
         outcome.consumption = consumption
