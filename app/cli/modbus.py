@@ -15,7 +15,8 @@ from app.errors import InvalidInput
 from app.settings import get_settings
 
 modbus_app = typer.Typer(
-    help="Modbus meters: add devices, list them, poll them now, list register maps.",
+    help="Modbus meters: add, enable or disable devices, list them, poll them now, list "
+    "register maps.",
     no_args_is_help=True,
 )
 
@@ -79,6 +80,26 @@ def add_command(
             f"at {device.host}:{device.port} unit {device.unit_id}, feeding meter {meter} "
             f"register {register}"
         )
+
+
+@modbus_app.command("enable")
+def enable_command(name: str = typer.Argument(..., help="Name of the device.")) -> None:
+    """Poll the device again from the next poll on."""
+    _set_enabled(name, enabled=True)
+
+
+@modbus_app.command("disable")
+def disable_command(name: str = typer.Argument(..., help="Name of the device.")) -> None:
+    """Stop polling the device, such as while it is replaced; its reads stay on file."""
+    _set_enabled(name, enabled=False)
+
+
+def _set_enabled(name: str, *, enabled: bool) -> None:
+    from app.modbus.service import set_enabled
+
+    with clear_errors(), session_scope() as session:
+        set_enabled(session, name=name, enabled=enabled, actor=cli_actor())
+    console.print(f"Modbus device {name} is {'enabled' if enabled else 'disabled'}")
 
 
 @modbus_app.command("list")

@@ -172,6 +172,26 @@ def add_device(
     return device
 
 
+def set_enabled(session: Session, *, name: str, enabled: bool, actor: str) -> ModbusDevice:
+    """Enable or disable polling of the device ``name``; a disabled device keeps its state."""
+    device = session.scalar(select(ModbusDevice).where(ModbusDevice.name == name))
+    if device is None:
+        raise NotFound(
+            f"Modbus device {name!r} not found; `upm modbus list` shows the devices",
+            code="modbus_device_not_found",
+        )
+    device.enabled = enabled
+    record(
+        session,
+        actor=actor,
+        action="modbus.enable" if enabled else "modbus.disable",
+        outcome="enabled" if enabled else "disabled",
+        target=f"modbus_device:{device.id}",
+        arguments={"name": name},
+    )
+    return device
+
+
 def device_config(device: ModbusDevice) -> DeviceConfig:
     """Build the poller's configuration of a stored device."""
     register_map = _register_map(device.register_map)

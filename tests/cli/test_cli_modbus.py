@@ -139,3 +139,29 @@ def test_task_polls_enabled_devices(
     ).one()
     # The counter starts at 65,400 pulses of 0.1 gal and counts one a second.
     assert Decimal("6540.0") <= water.value < Decimal("6560.0")
+
+
+def test_disable_skips_device(
+    upm: Upm, session: Session, meters: None, simulated_meter: SimulatedMeter
+) -> None:
+    add_both(upm, simulated_meter.port)
+    disabled = upm("modbus", "disable", "SIM-W")
+    assert disabled.exit_code == 0, disabled.output
+    assert "Modbus device SIM-W is disabled" in disabled.output
+
+    poll = upm("modbus", "poll")
+    assert poll.exit_code == 0, poll.output
+    assert "SIM-E" in poll.output
+    assert "SIM-W" not in poll.output
+
+    enabled = upm("modbus", "enable", "SIM-W")
+    assert enabled.exit_code == 0, enabled.output
+    session.rollback()
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-3:] == ["modbus.disable", "modbus.poll", "modbus.enable"]
+
+
+def test_disable_unknown_device(upm: Upm, meters: None) -> None:
+    result = upm("modbus", "disable", "NOPE")
+    assert result.exit_code == 2
+    assert "Modbus device 'NOPE' not found" in flat(result.output)
