@@ -7,8 +7,8 @@ leak-detection service reads this table. Its columns:
 - ``meter_id``: the meter that reported the condition.
 - ``register_id``: the register whose read came with the flag, or NULL when the flag
   is not tied to a register.
-- ``flag``: ``leak``, ``burst``, ``dry`` or ``backflow``, or another lower-case word the
-  meter reported and the parser passed on.
+- ``flag``: ``leak``, ``burst``, ``dry`` or ``backflow``. The column takes any
+  lower-case word of up to 40 characters, for conditions that other sources report.
 - ``flagged_at``: the UTC instant of the telegram or read that carried the flag.
 - ``source``: where the flag came from, such as ``wmbus``.
 - ``import_id``: the ``read_imports`` row of the file that carried the flag, or NULL.
