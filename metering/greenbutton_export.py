@@ -226,6 +226,10 @@ def write_green_button(
     id, not an account number. Intervals are grouped into one IntervalBlock per local
     day in `zone`, so a spring-forward day's block lasts 23 hours and a fall-back
     day's 25. Raises ValueError for a unit without an ESPI code.
+
+    The feed, usage point and meter reading titles are written as given, so the
+    caller translates them. Other entries are titled with their ESPI resource name,
+    or an IntervalBlock with its ISO date, which need no translation.
     """
     writer = _FeedWriter(retail_customer_id, generated_at)
     feed = writer.feed(title)
@@ -284,7 +288,7 @@ class _FeedWriter:
 
     def local_time_parameters(self, feed: Element, rules: LocalTimeRules) -> str:
         href = f"{self.resource_root}/LocalTimeParameters/1"
-        content = self.entry(feed, href, "Local time")
+        content = self.entry(feed, href, "LocalTimeParameters")
         parameters = SubElement(content, "espi:LocalTimeParameters")
         # ESPI's schema orders these elements alphabetically.
         _text(parameters, "dstEndRule", rules.dst_end_rule)
@@ -333,7 +337,7 @@ class _FeedWriter:
         uom: int,
         power: int,
     ) -> None:
-        content = self.entry(feed, href, "Type of reading")
+        content = self.entry(feed, href, "ReadingType")
         reading_type = SubElement(content, "espi:ReadingType")
         _text(reading_type, "accumulationBehaviour", 4)  # deltaData: usage per interval
         _text(reading_type, "commodity", _COMMODITY_CODES[service])
@@ -354,7 +358,7 @@ class _FeedWriter:
         readings: Sequence[tuple[IntervalRead, int]],
         zone: tzinfo,
     ) -> None:
-        content = self.entry(feed, href, f"Usage on {day.isoformat()}")
+        content = self.entry(feed, href, day.isoformat())
         block = SubElement(content, "espi:IntervalBlock")
         day_start = _local_midnight(day, zone)
         day_end = _local_midnight(day + timedelta(days=1), zone)

@@ -238,6 +238,9 @@ def meter_windows(
     windows = []
     for row in rows:
         # Read dates are inclusive: a move-out or removal read is taken on the end date.
+        # Interval reads end at local midnight of that date, as in billing.
+        # NOTE: so an interval meter's reads on its removal day are not shown, and the
+        # new meter's reads start at local midnight of its installation day.
         first_read = max(row.start_date, row.installed_on)
         last_read = min(row.end_date or dt.date.max, row.removed_on or dt.date.max)
         if first_read >= last_read:
@@ -367,8 +370,8 @@ def _meter_points(
 def _add_points(series: UsageSeries, points: Iterable[UsagePoint]) -> None:
     """Add points to the series in its unit, merging points of the same period.
 
-    Two meters of a changeout day both report on that day: their interval points
-    for the same local day add up.
+    Two meters serving one service at once (a second water meter for irrigation,
+    say) both give interval points for the same hours and days, and those add up.
     """
     merged: dict[tuple[dt.datetime, dt.datetime, PointSource], UsagePoint] = {}
     for point in points:

@@ -8,6 +8,7 @@ signed customer link as the portal uses for bills, before the server faces the p
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.service import get_account_by_number
 from app.errors import NotFound
+from app.i18n import format_date, translations
 from app.meters.usage_series import (
     EXPORT_LIMITS,
     RANGE_LIMITS,
@@ -132,24 +134,35 @@ def green_button(
             code="usage_no_interval_data",
         )
 
+    language = account.customer.language
+    gettext = translations(language).gettext
     services = sorted({meter.service for meter in meters})
     usage_points = [
         ExportUsagePoint(
-            title=f"{service.title()} service",
+            title=_service_title(service, gettext),
             service=service,
             meter_readings=[
-                ExportMeterReading(f"Meter {meter.serial}", meter.unit, meter.intervals)
+                ExportMeterReading(
+                    gettext("Meter %(serial)s") % {"serial": meter.serial},
+                    meter.unit,
+                    meter.intervals,
+                )
                 for meter in meters
                 if meter.service == service
             ],
         )
         for service in services
     ]
+    title = gettext("%(utility)s usage from %(first_day)s to %(last_day)s") % {
+        "utility": settings.utility_name,
+        "first_day": format_date(span.start, language),
+        "last_day": format_date(span.end - dt.timedelta(days=1), language),
+    }
     content = write_green_button(
         usage_points,
         zone=settings.zone,
         retail_customer_id=str(account.id),
-        title=f"{settings.utility_name} usage {span.start} to {span.end}",
+        title=title,
         generated_at=dt.datetime.now(dt.UTC),
     )
 
@@ -160,6 +173,15 @@ def green_button(
         media_type="application/atom+xml",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def _service_title(service: str, gettext: Callable[[str], str]) -> str:
+    titles = {
+        "electric": gettext("Electric service"),
+        "gas": gettext("Gas service"),
+        "water": gettext("Water service"),
+    }
+    return titles[service]
 
 
 router.add_api_route(
