@@ -6,7 +6,6 @@ achkit 0.2 takes LF-separated lines of exactly 94 characters.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import date, datetime
 
@@ -246,13 +245,11 @@ def _many_entries(count: int) -> Iterator[DebitEntry]:
         )
 
 
-def test_100000_entries_fast_and_valid() -> None:
+def test_100000_entries_valid() -> None:
+    # bench/ach_bench.py measures the speed; this test checks only the file's totals.
     count = 100_000
-    started = time.perf_counter()
     data = _write([DebitBatch(_many_entries(count), EFFECTIVE)])
-    seconds = time.perf_counter() - started
 
-    assert seconds < 10
     expected_debits = sum(1000 + number % 7919 for number in range(count))
     expected_hash = sum(int(e.routing_number[:8]) for e in _many_entries(count)) % 10**10
     records = count + 5
