@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from app.audit.service import cli_actor, record
 from app.cli.common import clear_errors, console, count_of
 from app.db import session_scope, utcnow
 from app.meters.high_usage import check_high_usage
@@ -24,7 +25,9 @@ leaks_app = typer.Typer(
 @leaks_app.command("scan")
 def scan_command(
     register: list[int] = typer.Option(
-        [], "--register", help="Register id to scan; repeat for several. Default: all read lately."
+        [],
+        "--register",
+        help="Register id to scan; repeat for several. Default: those read in the last --hours.",
     ),
     hours: int = typer.Option(
         26, min=1, help="Without --register, scan registers with interval reads in this many hours."
@@ -43,6 +46,14 @@ def scan_command(
             session, now - dt.timedelta(hours=hours)
         )
         result = scan_registers(session, register_ids, now=now)
+        record(
+            session,
+            actor=cli_actor(),
+            action="leaks.scan",
+            outcome="done",
+            arguments={"registers": register, "hours": hours, "high_usage": high_usage},
+            detail=f"{result.opened} opened, {result.closed} closed, {result.alerted} alerted",
+        )
         console.print(
             f"Leak scan: {count_of(result.registers, 'register')}, {result.opened} opened, "
             f"{result.updated} updated, {result.closed} closed, {result.alerted} alerted."

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from click.testing import Result
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.models import AuditEvent
 from app.db import utcnow
 from tests.cli.conftest import upm  # noqa: F401 - fixture used by name
 from tests.leaks.conftest import HOUR, FakeMessagesApi, add_hours, make_household
@@ -31,6 +33,9 @@ def test_scan_then_list(
     assert "leak" in listed.output
     assert "minor" in listed.output
     assert "12 gal" in listed.output  # 24 hours x 0.5 gal
+    [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "leaks.scan"))
+    assert event.actor.startswith("cli:")
+    assert event.detail == "1 opened, 0 closed, 1 alerted"
 
 
 def test_list_without_episodes(
