@@ -7,10 +7,10 @@ of a stored read.
 
 Repeaters and second receivers deliver a telegram more than once. A copy at the same
 instant is a duplicate by key. A telegram whose total equals the previous kept read of
-the same meter, received at most ``REPEAT_SECONDS`` after it, is a repeat: it is counted
-as a duplicate and not stored. Meters that send every few seconds (IZAR sends about every
-8 s) thus store one read per change of value, and consumption between stored reads is
-the same as with every repeat kept.
+the same meter in the same file, received at most ``REPEAT_SECONDS`` after it, is a
+repeat: it is counted as a duplicate and not stored. Meters that send every few
+seconds thus store one read per change of value, and consumption between stored reads
+is the same as with every repeat kept.
 
 Each flag the telegram reports as set (leak, burst, dry, backflow) becomes a
 ``meter_flags`` row at the telegram's instant.
@@ -90,6 +90,8 @@ def import_wmbus(
                 )
             )
             continue
+        # NOTE: only earlier telegrams of this file count, so a repeat that arrives in
+        # the next file a few seconds later is stored as a read of its own.
         previous = last_kept.get(telegram.meter_id)
         if previous is not None and _is_repeat(previous, telegram.read_at, telegram.total):
             report.rows_duplicate += 1
