@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import AuditEvent
 from app.billing.models import Bill, BillLine, BillMeterSegment, BillRunException
 from app.billing.periods import BillingPeriod, parse_period
 from app.billing.run import BillRunSummary, run_bill_run
+from app.db import make_engine
 from app.errors import Conflict, InvalidInput
 from app.meters.after_store import reads_stored
 from app.meters.editing import accept_read, list_held_reads, reject_read, replace_read
 from app.meters.models import IntervalRead, Read, ReadStatus, ReadType, Register
 from app.meters.validation import validate_interval_data, validate_reads
 from app.meters.validation_models import FindingSeverity, FindingStatus, ReadFinding
+from app.migrate import upgrade
 from tests.app.factories import City, electric_tariff
 
 ZONE = ZoneInfo("America/Chicago")
@@ -353,3 +356,35 @@ def test_interval_findings_stored_once(session: Session) -> None:
         ("negative_interval", start + dt.timedelta(hours=5), Decimal("-0.2")),
     ]
     assert again == 0
+
+
+def test_migration_keeps_existing_reads_valid(tmp_path: Path) -> None:
+    # A read stored before the validation migration must still bill, so it starts valid.
+    url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
+    upgrade(url, "0011_modbus")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO meters (id, serial, service, stock_status) "
+                "VALUES (1, 'W-1', 'water', 'installed')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO registers (id, meter_id, code, unit, multiplier, interval) "
+                "VALUES (1, 1, '1', 'gal', 1000000, 0)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO reads (id, register_id, read_key, read_date, value, read_type, "
+                "quality, source, created_at) VALUES (1, 1, '2024-07-01', '2024-07-01', 0, "
+                "'actual', 'good', 'test', '2024-07-01 00:00:00')"
+            )
+        )
+    upgrade(url)
+    with engine.connect() as connection:
+        status: str = connection.execute(text("SELECT status FROM reads WHERE id = 1")).scalar_one()
+    engine.dispose()
+    assert status == "valid"
