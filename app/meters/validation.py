@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 #: Days of accepted reads loaded before a register's earliest pending read: the history
 #: window plus room for the previous read of a read taken after a long gap.
+#: NOTE: a register read every 15 minutes has about 11,500 reads in that span, loaded for
+#: each poll. The rule checks alone took about 27 ms for such a register (2 vCPUs, CPython
+#: 3.11), so many such devices may call for a shorter span or a stored running average.
 PREVIOUS_READ_DAYS = 120
 #: Interval data checked per register: the last days before its newest interval.
 INTERVAL_CHECK_DAYS = 35
