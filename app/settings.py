@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     bill_due_days: int = 21
     bill_run_chunk_size: int = 1000
 
-    # Read validation (VEE) limits; docs/vee.md explains each rule.
+    # Read validation (VEE) limits, each explained in docs/vee.md.
     vee_high_usage_ratio: Decimal = Decimal(3)
     vee_low_usage_ratio: Decimal = Decimal("0.25")
     vee_zero_consumption_days: int = 25
