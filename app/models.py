@@ -17,8 +17,8 @@ from app.inbound.models import InboundEvent
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.messaging.email_models import EmailMessage
 from app.messaging.models import OutboundMessage, SmsConsent
-from app.meters.leak_models import LeakEpisode
 from app.meters.flags import MeterFlag
+from app.meters.leak_models import LeakEpisode
 from app.meters.models import (
     IntervalRead,
     Meter,

@@ -42,8 +42,8 @@ def sms_command(
         "http://127.0.0.1:8000", help="Base URL of the running app to post to."
     ),
     message_sid: str | None = typer.Option(
-        None, help="MessageSid to send; a new random one by default (repeat one to test "
-        "redelivery)."
+        None,
+        help="MessageSid to send; a new random one by default (repeat one to test redelivery).",
     ),
     to: str | None = typer.Option(
         None, help="The number texted; default UPM_TWILIO_BILLING_NUMBER or the from-number."
