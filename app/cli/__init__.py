@@ -11,8 +11,8 @@ import app.models as _all_models  # noqa: F401
 from app.cli.billing import bill_run_command
 from app.cli.database import db_app
 from app.cli.demo import demo_command
-from app.cli.leaks import leaks_app
 from app.cli.estimation import heat_factor_app, reads_app
+from app.cli.leaks import leaks_app
 from app.cli.modbus import modbus_app
 from app.cli.payments import payments_app
 from app.cli.rate import rate_command
