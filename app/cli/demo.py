@@ -15,6 +15,12 @@ from app.cli.common import clear_errors, console
 from app.cli.demo_phones import start_phone_demo
 from app.db import get_session_factory, session_scope
 from app.demo.channels import apply_demo_secrets
+from app.demo.metering import (
+    MeteringDemoReport,
+    describe_metering,
+    metering_demo_present,
+    seed_metering_day,
+)
 from app.demo.payments import PaymentsDemoReport, demo_payments_present, seed_payments
 from app.demo.seed import (
     CYCLES,
@@ -91,6 +97,26 @@ def print_demo_summary(summaries: list[BillRunSummary]) -> None:
         for cycle, row in exceptions:
             listing.add_row(cycle, row.account_number, row.code, row.message)
         console.print(listing)
+
+
+def print_metering_summary(report: MeteringDemoReport) -> None:
+    table = Table("metering", "", title="Meters and reads", title_justify="left")
+    if report.ami_file:
+        table.add_row("AMI export imported", report.ami_file)
+        table.add_row(
+            "rows read, reads stored, rows kept for review",
+            f"{report.ami_rows:,}, {report.reads_stored:,}, {report.rows_kept:,}",
+        )
+        table.add_row("household with a running leak", report.leak_account)
+    if report.modbus:
+        table.add_row("Modbus meter polled", report.modbus)
+    for episode in report.leak_episodes:
+        table.add_row("leak episode", episode)
+    for text in report.texts:
+        table.add_row("customer alert", text)
+    for bill in report.estimated_bills:
+        table.add_row("bill on an estimated read", bill)
+    console.print(table)
 
 
 def print_payments_summary(report: PaymentsDemoReport) -> None:
@@ -187,6 +213,8 @@ def demo_command(
                 zone=zone,
                 due_days=settings.bill_due_days,
                 chunk_size=settings.bill_run_chunk_size,
+                # A household whose read is missing is billed on an estimate, marked so.
+                estimate_missing_reads=True,
             )
             summaries.append(summary)
         with session_scope() as session:
@@ -201,7 +229,21 @@ def demo_command(
             crews = None
             if not demo_work_orders_present(session):
                 crews = seed_work_orders(session, actor=actor)
+        with session_scope() as session:
+            metering = MeteringDemoReport()
+            if not metering_demo_present(session):
+                metering = seed_metering_day(
+                    session,
+                    settings=settings,
+                    zone=zone,
+                    folder=settings.bank_data_key_file.parent / "ami",
+                    actor=actor,
+                    seed=seed,
+                )
+        with session_scope() as session:
+            metering = describe_metering(session, metering)
     print_demo_summary(summaries)
+    print_metering_summary(metering)
     if payments is not None:
         print_payments_summary(payments)
     if crews is not None:
