@@ -33,7 +33,7 @@ def _first_meter_flow(path: Path) -> int:
     return sum(int(Decimal(row["Flow"])) for row in rows if row["Meter_ID"] == first)
 
 
-def test_metering_day_raises_a_leak_alert_and_polls_the_meter(
+def test_metering_day_alerts_and_polls(
     session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     staff_alerts: list[tuple[str, str]] = []
