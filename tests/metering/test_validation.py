@@ -175,6 +175,16 @@ def test_duplicates_and_conflicts() -> None:
     assert conflict.findings[0].threshold == Decimal("521.610")
 
 
+def test_polls_seconds_apart_do_not_conflict() -> None:
+    # A meter polled twice 25 s apart reads a little more the second time: a new read.
+    accepted = [read("2026-01-01", "12345.685", at="2026-01-01T10:00:00")]
+    later = read("2026-01-01", "12345.693", at="2026-01-01T10:00:25")
+    [verdict] = validate_register_reads(FIVE_DIALS, accepted, [later])
+    assert verdict.codes == ()
+    assert not verdict.held
+    assert verdict.consumption == Decimal("0.008")
+
+
 def test_duplicate_window_is_sixty_seconds() -> None:
     accepted = [read("2026-01-01", "521.602", at="2026-01-01T10:00:00")]
     at_limit = read("2026-01-01", "521.602", at="2026-01-01T10:01:00")
