@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from decimal import Decimal
 
 import typer
@@ -102,10 +103,10 @@ def print_demo_summary(summaries: list[BillRunSummary]) -> None:
 def print_metering_summary(report: MeteringDemoReport) -> None:
     table = Table("metering", "", title="Meters and reads", title_justify="left")
     if report.ami_file:
-        table.add_row("AMI export imported", report.ami_file)
+        table.add_row("AMI export imported", Path(report.ami_file).name)
         table.add_row(
-            "rows read, reads stored, rows kept for review",
-            f"{report.ami_rows:,}, {report.reads_stored:,}, {report.rows_kept:,}",
+            "lines read; register and interval reads stored; lines kept for review",
+            f"{report.ami_rows:,}; {report.reads_stored:,}; {report.rows_kept:,}",
         )
         table.add_row("household with a running leak", report.leak_account)
     if report.modbus:
@@ -117,6 +118,8 @@ def print_metering_summary(report: MeteringDemoReport) -> None:
     for bill in report.estimated_bills:
         table.add_row("bill on an estimated read", bill)
     console.print(table)
+    if report.ami_file:
+        console.print(f"AMI export: {report.ami_file}")
 
 
 def print_payments_summary(report: PaymentsDemoReport) -> None:

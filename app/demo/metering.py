@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, Contact, ContactKind
@@ -103,6 +103,29 @@ def _hourly_flows(rng: random.Random, leaking: bool) -> list[Decimal]:
     return flows
 
 
+def _register_at_start_of(session: Session, register_id: int, day: dt.date) -> Decimal:
+    """Return the register at the start of ``day``, going on at its last month's daily use.
+
+    The monthly reads stop at the billed period's end, so the days between that read and
+    ``day`` get the household's usual use; otherwise validation would rightly hold the
+    first AMI read as a stopped meter.
+    """
+    last_two = session.execute(
+        select(Read.read_date, Read.value)
+        .where(Read.register_id == register_id)
+        .order_by(Read.read_date.desc())
+        .limit(2)
+    ).all()
+    if not last_two:
+        return Decimal(0)
+    latest_date, latest = last_two[0]
+    if len(last_two) < 2 or latest_date >= day:
+        return latest
+    earlier_date, earlier = last_two[1]
+    daily = max(latest - earlier, Decimal(0)) / max((latest_date - earlier_date).days, 1)
+    return latest + (daily * (day - latest_date).days).to_integral_value()
+
+
 def write_ami_export(
     session: Session, households: list[tuple[int, int, str]], day: dt.date, seed: int
 ) -> str:
@@ -112,8 +135,7 @@ def write_ami_export(
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(BEACON_COLUMNS)
     for index, (_account_id, register_id, serial) in enumerate(households):
-        latest = session.scalar(select(func.max(Read.value)).where(Read.register_id == register_id))
-        total = latest or Decimal(0)
+        total = _register_at_start_of(session, register_id, day)
         for hour, flow in enumerate(_hourly_flows(rng, leaking=index == 0)):
             total += flow
             # Each line gives the register at the end of the hour and the hour's flow.

@@ -19,7 +19,7 @@ from app.demo.metering import describe_metering, seed_metering_day
 from app.demo.seed import seed_demo
 from app.messaging.models import OutboundMessage, Program
 from app.meters.leak_models import LeakEpisode
-from app.meters.models import Meter, Read, Register
+from app.meters.models import Meter, Read, ReadStatus, Register
 from app.settings import get_settings
 
 ZONE = ZoneInfo("America/Chicago")
@@ -76,6 +76,8 @@ def test_metering_day_alerts_and_polls(
         )
         assert texts and all(text.account_id == episodes[0].account_id for text in texts)
         assert texts[0].kind == "leak"
+        # The households' AMI reads carry on from their monthly reads, so none is held.
+        assert session.scalars(select(Read).where(Read.status == ReadStatus.HELD)).all() == []
         # The text counts the leaking meter's flow over the day, as the file gives it.
         assert f" ({_first_meter_flow(Path(report.ami_file))} gal)" in texts[0].body
         polled = session.execute(
