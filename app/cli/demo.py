@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 
 import typer
 from rich.table import Column, Table
