@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from app.accounts.models import Account
 from app.audit.service import cli_actor, record
 from app.cli.common import clear_errors, console, count_of
 from app.db import session_scope, utcnow
@@ -15,6 +16,7 @@ from app.meters.high_usage import check_high_usage
 from app.meters.leak_alerts import plain_quantity
 from app.meters.leak_models import LeakEpisode
 from app.meters.leaks import interval_registers_read_since, scan_registers
+from app.meters.models import Meter, Register
 from app.settings import get_settings
 
 leaks_app = typer.Typer(
@@ -87,10 +89,23 @@ def list_command(
         if not episodes:
             console.print("No episodes." if all_episodes else "No open episodes.")
             return
+        serial_rows = session.execute(
+            select(Register.id, Meter.serial)
+            .join(Meter, Meter.id == Register.meter_id)
+            .where(Register.id.in_({episode.register_id for episode in episodes}))
+        )
+        # A Result has keys(), so dict() would read it as a mapping: list its rows first.
+        serials = dict(serial_rows.all())
+        number_rows = session.execute(
+            select(Account.id, Account.number).where(
+                Account.id.in_({episode.account_id for episode in episodes})
+            )
+        )
+        numbers = dict(number_rows.all())
         table = Table(
             "id",
-            "register",
-            "account id",
+            "meter",
+            "account",
             "kind",
             "severity",
             "since",
@@ -102,12 +117,12 @@ def list_command(
         for episode in episodes:
             table.add_row(
                 str(episode.id),
-                str(episode.register_id),
-                str(episode.account_id or ""),
+                serials.get(episode.register_id, f"register {episode.register_id}"),
+                numbers.get(episode.account_id, "") if episode.account_id else "",
                 episode.kind,
                 episode.severity,
-                f"{episode.started_at.astimezone(zone):%Y-%m-%d %H:%M}",
-                f"{episode.closed_at.astimezone(zone):%Y-%m-%d %H:%M}"
+                f"{episode.started_at.astimezone(zone):%Y-%m-%d %H:%M %Z}",
+                f"{episode.closed_at.astimezone(zone):%Y-%m-%d %H:%M %Z}"
                 if episode.closed_at
                 else "open",
                 f"{plain_quantity(episode.quantity)} {episode.unit}",

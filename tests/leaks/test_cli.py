@@ -33,6 +33,8 @@ def test_scan_then_list(
     assert "leak" in listed.output
     assert "minor" in listed.output
     assert "12 gal" in listed.output  # 24 hours x 0.5 gal
+    assert "W-100" in listed.output
+    assert home.account.number in listed.output
     [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "leaks.scan"))
     assert event.actor.startswith("cli:")
     assert event.detail == "1 opened, 0 closed, 1 alerted"
