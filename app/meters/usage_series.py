@@ -361,7 +361,14 @@ def _meter_points(
     for window in windows:
         found = meter_intervals(session, window, zone)
         if found is not None:
-            points.extend(_interval_points(found, granularity, zone))
+            interval_points = list(_interval_points(found, granularity, zone))
+            points.extend(interval_points)
+            if granularity == Granularity.DAILY and interval_points:
+                # A meter that gained an interval register keeps its earlier history: the
+                # read-to-read points that end before its first interval.
+                first = min(point.start for point in interval_points)
+                earlier = _register_points(session, window, span, zone)
+                points.extend(point for point in earlier if point.end <= first)
         elif granularity != Granularity.HOURLY:
             points.extend(_register_points(session, window, span, zone))
     return points

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import alerts
+from app.accounts.models import Account
 from app.billing.models import BillMeterSegment
 from app.billing.periods import parse_period
 from app.billing.run import run_bill_run
@@ -20,6 +21,7 @@ from app.demo.seed import seed_demo
 from app.messaging.models import OutboundMessage, Program
 from app.meters.leak_models import LeakEpisode
 from app.meters.models import Meter, Read, ReadStatus, Register
+from app.meters.usage_series import DateRange, Granularity, usage_series
 from app.settings import get_settings
 
 ZONE = ZoneInfo("America/Chicago")
@@ -92,6 +94,20 @@ def test_metering_day_alerts_and_polls(
         assert Decimal("12345.67") <= polled[0].value < Decimal("12345.69")
         assert polled[0].source == "modbus"
         described = describe_metering(session, report)
+        # The daily chart keeps the monthly history before the first hourly interval.
+        leaking = session.get(Account, episodes[0].account_id)
+        assert leaking is not None
+        today = dt.datetime.now(ZONE).date()
+        [water] = usage_series(
+            session,
+            leaking,
+            granularity=Granularity.DAILY,
+            span=DateRange(today - dt.timedelta(days=90), today + dt.timedelta(days=1)),
+            zone=ZONE,
+            service="water",
+        )
+        sources = {point.source for point in water.points}
+        assert sources == {"register", "interval"}
     assert [kind for kind, _text in staff_alerts].count("leak_detected") == 1
     assert described.leak_episodes and described.texts
 
