@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from stdnum import luhn
 
 from app.accounts.models import Account
-from app.billing.models import Bill, BillRunException
+from app.billing.models import Bill, BillMeterSegment, BillRunException
 from tests.cli.support import flat
 
 Upm = Callable[..., Result]
@@ -41,7 +41,7 @@ SUSPECT_READ = _demo_number(8)
 # electric accounts, and one Green Button customer.
 DEMO_ACCOUNTS = 20 + 2 + 2 + 1
 # Every account gets one bill except the two exceptions above.
-DEMO_BILLS = DEMO_ACCOUNTS - 2
+DEMO_BILLS = DEMO_ACCOUNTS - 1
 
 
 def _count_bills(session: Session) -> int:
@@ -69,15 +69,16 @@ def _run_counts(output: str) -> dict[str, list[str]]:
 
 # The water accounts rotate through C1 to C4 by position, so each cycle gets five, and
 # the four electric accounts (positions 20 to 23) get one each. The suspect read
-# (position 8) is on C1 and the missing read (position 6) on C3. The Green Button
-# customer has its own cycle, billed for December 2011.
+# (position 8) is on C1 and is listed. The missing read (position 6) on C3 is billed on
+# an estimated closing read. The Green Button customer has its own cycle, billed for
+# December 2011.
 EXPECTED_RUNS = {
     "C1": ["2026-11", "6", "5", "1"],
     "C2": ["2026-11", "6", "6", "0"],
-    "C3": ["2026-11", "6", "5", "1"],
+    "C3": ["2026-11", "6", "6", "0"],
     "C4": ["2026-11", "6", "6", "0"],
     "GB": ["2011-12", "1", "1", "0"],
-    "all": ["", str(DEMO_ACCOUNTS), str(DEMO_BILLS), "2"],
+    "all": ["", str(DEMO_ACCOUNTS), str(DEMO_BILLS), "1"],
 }
 
 
@@ -94,10 +95,17 @@ def test_demo_prints_summary_and_exceptions(upm: Upm, session: Session) -> None:
             Account, Account.id == BillRunException.account_id
         )
     ).all()
-    assert sorted(number for number, _ in stored) == sorted([MISSING_READ, SUSPECT_READ])
+    assert [number for number, _ in stored] == [SUSPECT_READ]
     rows_by_account = {row[1]: row for row in _table_rows(result.output) if len(row) >= 4}
     assert rows_by_account[SUSPECT_READ][0] == "C1"
-    assert rows_by_account[MISSING_READ][0] == "C3"
+    assert MISSING_READ not in rows_by_account
+    estimated = session.scalar(
+        select(Account.number)
+        .join(Bill, Bill.account_id == Account.id)
+        .join(BillMeterSegment, BillMeterSegment.bill_id == Bill.id)
+        .where(BillMeterSegment.end_read_type == "estimated")
+    )
+    assert estimated == MISSING_READ
     for number, code in stored:
         assert rows_by_account[number][2] == code
     assert _count_bills(session) == DEMO_BILLS
