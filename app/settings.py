@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     vee_gap_days: int = 45
     vee_spike_ratio: Decimal = Decimal(5)
 
-    #: A bill run estimates a missing closing read (and the bill says "estimated") instead
+    #: A bill run estimates a missing closing read (and the bill marks it "estimated") instead
     #: of listing the account as a ``no_closing_read`` exception.
     estimate_missing_reads: bool = True
     log_level: str = "WARNING"

@@ -139,7 +139,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class RegisterSpec:
-    """What validation needs to know about a register.
+    """The facts about a register that validation needs.
 
     ``modulus`` is the value at which the register wraps to zero (``10**dials``), or None
     when the number of dials is unknown. ``active`` is whether a service agreement

@@ -36,7 +36,7 @@ from app.premises.models import ServiceAgreement
 from app.settings import Settings
 
 AMI_HOUSEHOLDS = 12
-#: Households are taken after the seed's special cases (its first 15 water accounts).
+#: The seed gives its first 15 water accounts special cases, so AMI households start after them.
 FIRST_HOUSEHOLD = 15
 LEAK_PHONE = "+15550100188"
 SDM_SERIAL = "SDM-0001"
@@ -106,9 +106,9 @@ def _hourly_flows(rng: random.Random, leaking: bool) -> list[Decimal]:
 def _register_at_start_of(session: Session, register_id: int, day: dt.date) -> Decimal:
     """Return the register at the start of ``day``, going on at its last month's daily use.
 
-    The monthly reads stop at the billed period's end, so the days between that read and
-    ``day`` get the household's usual use; otherwise validation would rightly hold the
-    first AMI read as a stopped meter.
+    The monthly reads stop at the billed period's end. The days between that read and
+    ``day`` get the household's usual use, because otherwise validation would rightly hold
+    the first AMI read as a stopped meter.
     """
     last_two = session.execute(
         select(Read.read_date, Read.value)
@@ -197,11 +197,13 @@ def seed_metering_day(
     )
     _give_leak_customer_a_phone(session, leak_account_id)
     _add_interval_registers(session, households)
+
     day = dt.datetime.now(zone).date() - dt.timedelta(days=1)
     text = write_ami_export(session, households, day, seed)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"beacon-{day.isoformat()}.csv"
     path.write_text(text, encoding="utf-8")
+
     imported = import_reads(
         session,
         filename=path.name,
@@ -214,7 +216,8 @@ def seed_metering_day(
     report.ami_rows = imported.rows_read
     report.reads_stored = imported.rows_stored
     report.rows_kept = len(imported.errors)
-    # The import queues a scan after commit; scanning here too lets the summary show it.
+
+    # The import queues a scan after commit. Scanning here too lets the summary show it.
     scan_registers(session, imported.interval_register_ids)
     report.modbus = _poll_simulated_meter(session, settings, actor)
     return report

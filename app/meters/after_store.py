@@ -1,4 +1,4 @@
-"""What runs after new reads are stored: validation (VEE) and leak detection.
+"""The hook run after new reads are stored: validation (VEE) and leak detection.
 
 Every path that stores reads (file imports, Modbus polling, staff entry) calls
 ``reads_stored`` in the same transaction, once per batch, with the registers that

@@ -130,17 +130,43 @@ def _resolve_findings(
 
 def accept_read(session: Session, read_id: int, *, actor: str, reason: str | None) -> Read:
     """Accept a held read as it is, so it is billed, and mark its open findings accepted."""
+    return _settle_read(
+        session,
+        read_id,
+        from_statuses=(ReadStatus.HELD,),
+        to_status=ReadStatus.VALID,
+        finding_status=FindingStatus.ACCEPTED,
+        action="reads.accept",
+        outcome="accepted",
+        actor=actor,
+        reason=reason,
+    )
+
+
+def _settle_read(
+    session: Session,
+    read_id: int,
+    *,
+    from_statuses: tuple[ReadStatus, ...],
+    to_status: ReadStatus,
+    finding_status: FindingStatus,
+    action: str,
+    outcome: str,
+    actor: str,
+    reason: str | None,
+) -> Read:
+    """Move a read to ``to_status``, resolve its open findings and audit the change."""
     text = _required_reason(reason)
-    read = _read_for_update(session, read_id, (ReadStatus.HELD,))
-    read.status = ReadStatus.VALID
-    _resolve_findings(session, read.id, FindingStatus.ACCEPTED, actor, text)
+    read = _read_for_update(session, read_id, from_statuses)
+    read.status = to_status
+    _resolve_findings(session, read.id, finding_status, actor, text)
     record(
         session,
         actor=actor,
-        action="reads.accept",
+        action=action,
         target=f"read:{read.id}",
         arguments={"reason": text},
-        outcome="accepted",
+        outcome=outcome,
         detail=f"register {read.register_id} read {read.value.normalize():f} of {read.read_date}",
     )
     session.flush()
@@ -227,18 +253,14 @@ def replace_read(
 
 def reject_read(session: Session, read_id: int, *, actor: str, reason: str | None) -> Read:
     """Reject a held or valid read with no replacement. It stays on file and is never billed."""
-    text = _required_reason(reason)
-    read = _read_for_update(session, read_id, (ReadStatus.HELD, ReadStatus.VALID))
-    read.status = ReadStatus.REJECTED
-    _resolve_findings(session, read.id, FindingStatus.OVERRIDDEN, actor, text)
-    record(
+    return _settle_read(
         session,
-        actor=actor,
+        read_id,
+        from_statuses=(ReadStatus.HELD, ReadStatus.VALID),
+        to_status=ReadStatus.REJECTED,
+        finding_status=FindingStatus.OVERRIDDEN,
         action="reads.reject",
-        target=f"read:{read.id}",
-        arguments={"reason": text},
         outcome="rejected",
-        detail=f"register {read.register_id} read {read.value.normalize():f} of {read.read_date}",
+        actor=actor,
+        reason=reason,
     )
-    session.flush()
-    return read

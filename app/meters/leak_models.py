@@ -1,7 +1,7 @@
 """Leak, burst, meter-flag and high-usage episodes found on registers.
 
 An episode is one finding of a rule from its first hour to its close. The pair
-(register, kind, start) is unique, so a scan that sees the same run of flow again
+(register, kind, start) is unique, so a scan that finds the same run of flow again
 updates the episode instead of adding one. ``alerted_at`` is set once, when the
 customer and staff alerts are queued, so an open episode alerts once.
 """

@@ -164,7 +164,7 @@ class Read(Base):
     source: Mapped[str] = mapped_column(String(40), default="manual")
     import_id: Mapped[int | None] = mapped_column(ForeignKey("read_imports.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    #: Validation status. ``ReadStatus`` says why the default is ``valid``.
+    #: Validation status. The ``ReadStatus`` docstring explains why the default is ``valid``.
     status: Mapped[ReadStatus] = mapped_column(
         str_enum(ReadStatus),
         default=ReadStatus.VALID,
