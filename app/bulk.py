@@ -1,5 +1,7 @@
 """Fast bulk inserts (PostgreSQL COPY, SQLite executemany), id allocation and id lookups.
 
+``cyclic_gc_paused`` is for code that builds millions of small objects at once.
+
 SQLAlchemy's multi-row INSERT spends most of its time building parameters row by row.
 Here each column's value is converted once by the column type's own bind processor
 (the same conversion SQLAlchemy applies), and the rows go to the driver in one call:
@@ -10,8 +12,10 @@ transaction the caller commits.
 from __future__ import annotations
 
 import enum
+import gc
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import JSON, Enum, Table, any_, bindparam, func, select, text
@@ -140,3 +144,22 @@ def matching(session: Session, column: Any, values: Sequence[Any]) -> list[Any]:
         array = bindparam(None, list(values), type_=ARRAY(column.type))
         return [column == any_(array)]
     return [column.in_(values[start : start + 500]) for start in range(0, len(values), 500)]
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk parse, then restore it.
+
+    Each few hundred new objects start a collection that walks the young objects, and
+    older generations are walked as the heap grows, so building a million parsed rows
+    spent half its time in the collector (see "Interval read ingest" in
+    docs/benchmarks.md). Reference counting still frees everything not in a cycle; the
+    collector finds the rest once resumed. The pause is process-wide, so keep it short.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -49,14 +49,13 @@ def parse_interval_csv(text: str, unit: str, seconds: int = 3600) -> IntervalPar
         if not line.strip():
             continue
         # Without quotes, csv.reader splits a line exactly like str.split, only slower.
-        raw_fields = next(csv.reader([line])) if '"' in line else line.split(",")
-        fields = [field.strip() for field in raw_fields]
+        fields = next(csv.reader([line])) if '"' in line else line.split(",")
         if len(fields) != 2:
             reason = f"Line has {len(fields)} fields. Write exactly two: start and value."
             result.errors.append(RowError(index + 1, line, reason))
             continue
-        start_text = fields[start_column]
-        value_text = fields[1 - start_column]
+        start_text = fields[start_column].strip()
+        value_text = fields[1 - start_column].strip()
 
         start, start_problem = _parse_start(start_text)
         if start_problem is not None:

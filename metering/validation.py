@@ -55,11 +55,13 @@ __all__ = [
     "RuleCode",
     "Severity",
     "Thresholds",
+    "needs_typical_max",
     "validate_intervals",
     "validate_register_reads",
 ]
 
 SECONDS_PER_DAY = Decimal(86400)
+_ZERO = Decimal(0)
 
 
 class RuleCode(StrEnum):
@@ -557,6 +559,7 @@ def validate_intervals(
     decide, and an interval whose neighbours are all zero is not called a spike.
     """
     ordered = sorted(intervals, key=lambda interval: interval.start)
+    references = _neighbour_maxima([interval.value for interval in ordered], limits)
     verdicts: list[IntervalVerdict] = []
     for index, interval in enumerate(ordered):
         if interval.value < 0:
@@ -590,28 +593,44 @@ def validate_intervals(
                         ),
                     )
                 )
-        spike = _spike_finding(ordered, index, typical_max, limits)
+        spike = _spike_finding(interval, references[index], typical_max, limits)
         if spike is not None:
             verdicts.append(IntervalVerdict(interval.start, spike))
     return verdicts
 
 
+def needs_typical_max(intervals: Sequence[IntervalRead], limits: Thresholds = Thresholds()) -> bool:
+    """Whether the spike rule needs the register's ``typical_max`` to judge ``intervals``.
+
+    Only an interval above ``spike_ratio`` times its neighbours' maximum can be a spike,
+    so a caller can skip looking up the typical maximum of a register without one.
+    """
+    values = [interval.value for interval in sorted(intervals, key=lambda item: item.start)]
+    ratio = limits.spike_ratio
+    for value, reference in zip(values, _neighbour_maxima(values, limits), strict=True):
+        if reference is not None and value > ratio * max(reference, _ZERO):
+            return True
+    return False
+
+
+def _neighbour_maxima(values: Sequence[Decimal], limits: Thresholds) -> list[Decimal | None]:
+    """The largest of the ``spike_neighbours`` values each side of each value; None if none."""
+    count = limits.spike_neighbours
+    maxima: list[Decimal | None] = []
+    for index in range(len(values)):
+        around = [*values[max(0, index - count) : index], *values[index + 1 : index + count + 1]]
+        maxima.append(max(around) if around else None)
+    return maxima
+
+
 def _spike_finding(
-    ordered: Sequence[IntervalRead],
-    index: int,
+    interval: IntervalRead,
+    reference: Decimal | None,
     typical_max: Decimal | None,
     limits: Thresholds,
 ) -> Finding | None:
-    interval = ordered[index]
-    low = max(0, index - limits.spike_neighbours)
-    neighbours = [
-        other.value
-        for other in ordered[low : index + limits.spike_neighbours + 1]
-        if other is not interval
-    ]
-    if not neighbours:
+    if reference is None:
         return None
-    reference = max(neighbours)
     if reference <= 0 and typical_max is None:
         return None
     if interval.value <= limits.spike_ratio * max(reference, Decimal(0)):

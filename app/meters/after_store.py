@@ -8,7 +8,8 @@ importers and the poller need not know about them.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import datetime as dt
+from collections.abc import Collection, Mapping
 
 from sqlalchemy.orm import Session
 
@@ -21,13 +22,18 @@ def reads_stored(
     *,
     register_ids: Collection[int] = (),
     interval_register_ids: Collection[int] = (),
+    interval_spans: Mapping[int, tuple[dt.datetime, dt.datetime]] | None = None,
 ) -> None:
     """Check the reads just stored on ``register_ids`` and ``interval_register_ids``.
 
     ``register_ids`` received register reads and ``interval_register_ids`` received
     interval reads. Their pending register reads become valid or held here.
+    ``interval_spans`` gives the first and last start of the new intervals of a
+    register, so that only those and their neighbours are checked again.
     """
     validate_reads(session, register_ids=register_ids)
-    validate_interval_data(session, register_ids=interval_register_ids)
+    interval_spans = interval_spans or {}
+    validate_interval_data(session, register_ids=interval_register_ids, spans=interval_spans)
     # Leak detection reads hours of history per register, so it runs after the commit.
-    queue_scan(session, interval_register_ids)
+    since = min((first for first, _last in interval_spans.values()), default=None)
+    queue_scan(session, interval_register_ids, since)

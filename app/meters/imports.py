@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record
+from app.bulk import cyclic_gc_paused
 from app.errors import InvalidInput
 from app.meters.after_store import reads_stored
 from app.meters.import_formats.beacon import import_beacon
@@ -133,9 +134,10 @@ def import_reads(
     session.flush()
     report = ImportReport(batch.id, filename, file_format, already_imported=False)
     try:
-        _import_format(
-            session, batch.id, content, zone, meter_serial, interval_minutes, mapping, report
-        )
+        with cyclic_gc_paused():
+            _import_format(
+                session, batch.id, content, zone, meter_serial, interval_minutes, mapping, report
+            )
     except ReadFileError as exc:
         raise InvalidInput(f"{filename}: {exc}", code="read_file_invalid") from exc
     report.errors = _one_error_per_line(report.errors)
@@ -169,6 +171,7 @@ def import_reads(
             session,
             register_ids=sorted(report.register_ids),
             interval_register_ids=sorted(report.interval_register_ids),
+            interval_spans=report.interval_spans,
         )
     log.info(
         "read import %s (%s): %d read, %d stored, %d duplicates, %d errors",

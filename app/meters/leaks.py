@@ -1,22 +1,29 @@
 """Leak detection on interval registers: episodes opened, updated and closed by scans.
 
-A scan loads each register's interval reads and meter flags since the start of its
-oldest open episode, in one query per chunk of registers. The span is at least the
-last 7 days and at most the last 31. The scan runs the rules of ``metering.leaks`` and matches
-each finding to a stored episode by (register, kind, start), or to an open episode of
-the same kind that it overlaps. A match is updated, and a finding without one becomes
-a new episode. A new episode whose last hour is within the last 24 hours is alerted
-once (see ``app.meters.leak_alerts``). An older one is recorded without an alert,
-because a customer gains nothing from news of a leak that stopped days ago.
+A scan loads each register's hours of the last 48 hours, or from the start of its
+oldest open episode or of the intervals just imported when earlier, but not from more
+than 31 days before. A burst is measured against the register's typical maximum hour
+in the 7 days before those. Each query serves a chunk of registers. The scan runs the
+rules of ``metering.leaks`` and matches each finding to a stored episode by (register,
+kind, start), or to an episode of the same kind that it overlaps. A match is updated,
+and a finding without one becomes a new episode. A new episode whose last hour is
+within the last 24 hours is alerted once (see ``app.meters.leak_alerts``). An older one
+is recorded without an alert, because a customer gains nothing from news of a leak that
+stopped days ago.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
+from typing import cast
 
 from celery import shared_task
 from sqlalchemy import or_, select
@@ -26,6 +33,7 @@ from app.bulk import matching
 from app.db import session_scope, utcnow
 from app.messaging.after_commit import apply_after_commit
 from app.meters.flags import MeterFlag as MeterFlagRow
+from app.meters.interval_queries import interval_rows
 from app.meters.leak_alerts import store_and_alert
 from app.meters.leak_models import LeakEpisode
 from app.meters.models import IntervalRead, Register
@@ -41,6 +49,7 @@ from metering.leaks import (
     flag_findings,
     more_severe,
     thresholds_for_unit,
+    typical_max_hourly,
 )
 
 log = logging.getLogger(__name__)
@@ -48,8 +57,11 @@ log = logging.getLogger(__name__)
 SCAN_TASK = "meters.scan_leaks"
 SWEEP_TASK = "meters.sweep_leaks"
 
-#: Hours of history a scan always reads, so a burst has a typical use to compare with.
-LOOKBACK = dt.timedelta(days=7)
+#: Hours a scan always runs the rules on.
+SCAN_WINDOW = dt.timedelta(hours=48)
+#: Hours before the scanned ones whose 95th percentile is a register's typical maximum
+#: hour, which a burst must exceed several times over.
+TYPICAL_SPAN = dt.timedelta(days=7)
 #: The longest history a scan reads for an open episode.
 # NOTE: an episode open for longer than this has its quantity counted from the start
 # of this span only, and its start moves with the span.
@@ -82,17 +94,21 @@ def scan_registers(
     *,
     now: dt.datetime | None = None,
     thresholds: LeakThresholds = DEFAULT_THRESHOLDS,
+    since: dt.datetime | None = None,
 ) -> ScanResult:
     """Run the leak, burst and meter-flag rules on interval registers; update episodes.
 
     Registers that are not interval registers are skipped. ``thresholds`` are in
-    gallons and are converted to each register's unit. The caller commits.
+    gallons and are converted to each register's unit. Each register is scanned from
+    ``SCAN_WINDOW`` before ``now``, or from ``since`` or the start of its oldest open
+    episode when earlier, but never from more than ``MAX_LOOKBACK`` before. The caller
+    commits.
     """
     now = now or utcnow()
     result = ScanResult()
     ordered = sorted(set(register_ids))
     for start in range(0, len(ordered), CHUNK_SIZE):
-        _scan_chunk(session, ordered[start : start + CHUNK_SIZE], now, thresholds, result)
+        _scan_chunk(session, ordered[start : start + CHUNK_SIZE], now, thresholds, result, since)
     log.info(
         "leak scan: %s registers, %s opened, %s updated, %s closed, %s alerted",
         result.registers,
@@ -110,6 +126,7 @@ def _scan_chunk(
     now: dt.datetime,
     thresholds: LeakThresholds,
     result: ScanResult,
+    since: dt.datetime | None,
 ) -> None:
     registers = {
         register_id: (meter_id, unit)
@@ -125,10 +142,25 @@ def _scan_chunk(
     ids = sorted(registers)
     result.registers += len(ids)
     episodes = _load_episodes(session, ids, now - MAX_LOOKBACK)
-    open_starts = [e.started_at for e in episodes if e.closed_at is None and e.kind != "high_usage"]
-    since = max(min([now - LOOKBACK, *open_starts]), now - MAX_LOOKBACK)
-    series = _load_series(session, registers, since, now)
-    flags = _load_flags(session, registers, since, now)
+    # Each register is scanned from the start of its oldest open episode, within limits.
+    first = max(min(now - SCAN_WINDOW, since or now), now - MAX_LOOKBACK)
+    sinces = dict.fromkeys(ids, first)
+    for episode in episodes:
+        if episode.closed_at is None and episode.kind != FindingKind.HIGH_USAGE.value:
+            earliest = min(sinces[episode.register_id], episode.started_at)
+            sinces[episode.register_id] = max(earliest, now - MAX_LOOKBACK)
+    series = _load_series(session, registers, sinces, now)
+    # Only an hour at or above the burst floor can start a burst, and only such a series
+    # needs the register's typical maximum hour, which takes a query of its own.
+    bursting = {}
+    for register_id, hours in series.items():
+        floor = thresholds_for_unit(registers[register_id][1], thresholds)
+        if floor is not None and any(value >= floor.burst_floor for value in hours.values):
+            bursting[register_id] = registers[register_id]
+    typical = _typical_hours(session, bursting, sinces)
+    for register_id, value in typical.items():
+        series[register_id] = replace(series[register_id], typical_max=value)
+    flags = _load_flags(session, registers, min(sinces.values()), now)
 
     findings: dict[int, list[Finding]] = {}
     for register_id, (_, unit) in registers.items():
@@ -186,34 +218,81 @@ def _load_episodes(
 def _load_series(
     session: Session,
     registers: dict[int, tuple[int, str]],
-    since: dt.datetime,
+    sinces: dict[int, dt.datetime],
     until: dt.datetime,
 ) -> dict[int, HourlySeries]:
-    """Load the hourly use of each register from ``since`` up to ``until``.
+    """Load the hourly use of each register from its ``sinces`` entry up to ``until``.
 
-    Interval reads shorter than an hour are summed into their UTC hour.
+    Interval reads shorter than an hour are summed into their UTC hour. The rows come
+    ordered by start, so the intervals of one hour arrive together.
     """
-    hours: dict[int, dict[dt.datetime, object]] = defaultdict(dict)
-    for clause in matching(session, IntervalRead.register_id, sorted(registers)):
-        rows = session.execute(
-            select(IntervalRead.register_id, IntervalRead.start_at, IntervalRead.value)
-            .where(clause, IntervalRead.start_at >= since, IntervalRead.start_at < until)
-            .order_by(IntervalRead.register_id, IntervalRead.start_at)
-        )
-        for register_id, start_at, value in rows:
-            hour = start_at.replace(minute=0, second=0, microsecond=0)
-            bucket = hours[register_id]
-            bucket[hour] = bucket[hour] + value if hour in bucket else value  # type: ignore[operator]
+    last = until - dt.timedelta(microseconds=1)
+    windows = {register_id: (sinces[register_id], last) for register_id in registers}
     series: dict[int, HourlySeries] = {}
-    for register_id, bucket in hours.items():
-        starts = sorted(bucket)
-        series[register_id] = HourlySeries(
-            register_id,
-            registers[register_id][1],
-            starts,
-            [bucket[hour] for hour in starts],  # type: ignore[misc]
-        )
+    for register_id, rows in groupby(interval_rows(session, windows), key=itemgetter(0)):
+        starts: list[dt.datetime] = []
+        values: list[Decimal] = []
+        for _, start_at, _, value in rows:
+            hour = start_at
+            if start_at.minute or start_at.second or start_at.microsecond:
+                hour = start_at.replace(minute=0, second=0, microsecond=0)
+            if starts and starts[-1] == hour:
+                values[-1] += value
+            else:
+                starts.append(hour)
+                values.append(value)
+        series[register_id] = HourlySeries(register_id, registers[register_id][1], starts, values)
     return series
+
+
+def _typical_hours(
+    session: Session, registers: dict[int, tuple[int, str]], sinces: dict[int, dt.datetime]
+) -> dict[int, Decimal]:
+    """Return each register's typical maximum hour over the ``TYPICAL_SPAN`` before its
+    scan; a register with less than a day of hours there has none.
+
+    PostgreSQL sums the hours and picks the percentile itself, so only one value per
+    register comes back; SQLite's hours are loaded and ranked here.
+    """
+    if not registers:
+        return {}
+    if session.get_bind().dialect.name != "postgresql":
+        befores = {register_id: sinces[register_id] - TYPICAL_SPAN for register_id in registers}
+        until = max(sinces[register_id] for register_id in registers)
+        history = _load_series(session, registers, befores, until)
+        found = {}
+        for register_id, hours in history.items():
+            cut = bisect_left(hours.starts, sinces[register_id])
+            typical = typical_max_hourly(hours.values[:cut])
+            if typical is not None:
+                found[register_id] = typical
+        return found
+    ids = sorted(registers)
+    rows = session.connection().exec_driver_sql(
+        _TYPICAL_SQL,
+        {
+            "ids": ids,
+            "sinces": [sinces[register_id] - TYPICAL_SPAN for register_id in ids],
+            "untils": [sinces[register_id] for register_id in ids],
+        },
+    )
+    pairs = [cast(tuple[int, Decimal | None], tuple(row)) for row in rows]
+    return {register_id: value for register_id, value in pairs if value is not None}
+
+
+# The same rank as metering.leaks.typical_max_hourly: the value at 0-based index
+# min(n - 1, 95 * n // 100) of the sorted hours, and none for fewer than 24 hours.
+_TYPICAL_SQL = (
+    "SELECT span.register_id, ranked.typical "
+    "FROM unnest(%(ids)s::integer[], %(sinces)s::timestamptz[], %(untils)s::timestamptz[]) "
+    "AS span (register_id, since, until) "
+    "CROSS JOIN LATERAL (SELECT CASE WHEN count(*) >= 24 THEN "
+    "(array_agg(total ORDER BY total))[least(count(*), 95 * count(*) / 100 + 1)] END "
+    "AS typical FROM (SELECT sum(value) AS total FROM interval_reads "
+    "WHERE register_id = span.register_id AND start_at >= span.since "
+    "AND start_at < span.until GROUP BY date_trunc('hour', start_at, 'UTC')) AS hours) "
+    "AS ranked"
+)
 
 
 def _load_flags(
@@ -267,7 +346,7 @@ def _reconcile(
     matched: set[int] = set()
     created: list[LeakEpisode] = []
     for finding in findings:
-        episode = by_key.get((finding.kind.value, finding.started_at)) or _overlapping_open(
+        episode = by_key.get((finding.kind.value, finding.started_at)) or _overlapping(
             episodes, finding
         )
         if episode is None:
@@ -289,11 +368,15 @@ def _reconcile(
     return created
 
 
-def _overlapping_open(episodes: Iterable[LeakEpisode], finding: Finding) -> LeakEpisode | None:
+def _overlapping(episodes: Iterable[LeakEpisode], finding: Finding) -> LeakEpisode | None:
+    """Return the episode of the finding's kind that it overlaps, open or closed.
+
+    A scan that starts after an episode began sees only the later part of its run, so
+    the finding starts later than the episode and matches it only by overlapping.
+    """
     for episode in episodes:
         if (
-            episode.closed_at is None
-            and episode.kind == finding.kind.value
+            episode.kind == finding.kind.value
             and episode.started_at <= finding.last_seen_at
             and finding.started_at <= episode.last_seen_at
         ):
@@ -343,17 +426,25 @@ def interval_registers_read_since(session: Session, since: dt.datetime) -> list[
     )
 
 
-def queue_scan(session: Session, register_ids: Collection[int]) -> None:
-    """Scan ``register_ids`` in a Celery task once the session commits."""
+def queue_scan(
+    session: Session, register_ids: Collection[int], since: dt.datetime | None = None
+) -> None:
+    """Scan ``register_ids`` in a Celery task once the session commits.
+
+    ``since``, the first start of the intervals just stored, makes the scan reach back
+    to it, so that a file of older hours is scanned too.
+    """
     if register_ids:
-        apply_after_commit(session, SCAN_TASK, [sorted(set(register_ids))])
+        moment = since.astimezone(dt.UTC).isoformat() if since is not None else None
+        apply_after_commit(session, SCAN_TASK, [sorted(set(register_ids)), moment])
 
 
 @shared_task(name=SCAN_TASK)
-def scan_task(register_ids: list[int]) -> dict[str, int]:
+def scan_task(register_ids: list[int], since: str | None = None) -> dict[str, int]:
     """Scan the registers that just received interval reads."""
     with session_scope() as session:
-        result = scan_registers(session, register_ids)
+        moment = dt.datetime.fromisoformat(since) if since is not None else None
+        result = scan_registers(session, register_ids, since=moment)
     return vars(result)
 
 

@@ -12,14 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Hashable, Iterable
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from app.bulk import matching
 from app.db import utcnow
+from app.meters.interval_queries import interval_rows, largest_before, neighbour_edges
 from app.meters.models import IntervalRead, MeterInstallation, Read, ReadStatus, Register
 from app.meters.validation_models import FindingSeverity, FindingStatus, ReadFinding
 from app.premises.models import Premise, ServiceAgreement
@@ -30,6 +34,7 @@ from metering.validation import (
     ReadPoint,
     RegisterSpec,
     Thresholds,
+    needs_typical_max,
     validate_intervals,
     validate_register_reads,
 )
@@ -48,6 +53,9 @@ INTERVAL_CHECK_DAYS = 35
 INTERVAL_HISTORY_DAYS = 90
 #: Reads per ``IN`` list, below the bind-parameter limits of SQLite and PostgreSQL.
 BATCH = 500
+#: Registers whose interval data is checked together: fewer, larger queries, and at
+#: most a few hundred thousand intervals in memory at once.
+INTERVAL_BATCH = 5000
 #: Decimal places that fit a ``Quantity`` column.
 QUANTITY_PLACES = Decimal("0.000001")
 
@@ -73,10 +81,10 @@ def thresholds_from_settings() -> Thresholds:
     )
 
 
-def _batches(ids: Iterable[int]) -> Iterable[list[int]]:
+def _batches(ids: Iterable[int], size: int = BATCH) -> Iterable[list[int]]:
     ordered = sorted(set(ids))
-    for start in range(0, len(ordered), BATCH):
-        yield ordered[start : start + BATCH]
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 def _quantity(value: Decimal | None) -> Decimal | None:
@@ -256,55 +264,84 @@ def _accepted_reads(session: Session, earliest: dict[int, dt.date]) -> dict[int,
 
 
 def validate_interval_data(
-    session: Session, *, register_ids: Collection[int], limits: Thresholds | None = None
+    session: Session,
+    *,
+    register_ids: Collection[int],
+    limits: Thresholds | None = None,
+    spans: Mapping[int, tuple[dt.datetime, dt.datetime]] | None = None,
 ) -> int:
-    """Check the recent interval data of ``register_ids`` and store new findings.
+    """Check the interval data of ``register_ids`` and store new findings.
 
-    Interval reads have no status, so the findings are for review only and nothing is
-    held. Returns the number of new findings.
-
-    NOTE: only the last ``INTERVAL_CHECK_DAYS`` before each register's newest interval
-    are checked, so a file that back-fills older intervals is not checked.
+    ``spans`` gives, per register, the first and last start of the intervals just
+    stored. Those are checked together with the stored neighbours the rules compare
+    them with: the intervals on each side that the spike rule looks at, which include
+    the ones either side of a gap. A register without a span has the last
+    ``INTERVAL_CHECK_DAYS`` before its newest interval checked. Interval reads have no
+    status, so the findings are for review only and nothing is held. Registers are
+    checked ``BATCH`` at a time, which bounds memory. Returns the number of new findings.
     """
-    if not register_ids:
-        return 0
     limits = limits or thresholds_from_settings()
-    newest = dict(
-        session.execute(
+    spans = spans or {}
+    found = 0
+    for batch in _batches(register_ids, INTERVAL_BATCH):
+        windows = _interval_windows(session, batch, spans, max(1, limits.spike_neighbours))
+        if windows:
+            found += _validate_interval_windows(session, windows, limits)
+    return found
+
+
+def _interval_windows(
+    session: Session,
+    register_ids: list[int],
+    spans: Mapping[int, tuple[dt.datetime, dt.datetime]],
+    neighbours: int,
+) -> dict[int, tuple[dt.datetime, dt.datetime | None]]:
+    """Return the first and last start to check of each register; None for no limit."""
+    spanned = {
+        register_id: spans[register_id] for register_id in register_ids if register_id in spans
+    }
+    windows: dict[int, tuple[dt.datetime, dt.datetime | None]] = dict(
+        neighbour_edges(session, spanned, neighbours)
+    )
+    unspanned = [register_id for register_id in register_ids if register_id not in spans]
+    if unspanned:
+        newest = session.execute(
             select(IntervalRead.register_id, func.max(IntervalRead.start_at))
-            .where(IntervalRead.register_id.in_(register_ids))
+            .where(IntervalRead.register_id.in_(unspanned))
             .group_by(IntervalRead.register_id)
         ).all()
-    )
-    if not newest:
-        return 0
-    window = dt.timedelta(days=INTERVAL_CHECK_DAYS)
-    starts = {register_id: last - window for register_id, last in newest.items()}
-    typical = _typical_max(session, starts)
+        window = dt.timedelta(days=INTERVAL_CHECK_DAYS)
+        for register_id, last in newest:
+            windows[register_id] = (last - window, None)
+    return windows
 
-    by_register: dict[int, list[IntervalPoint]] = defaultdict(list)
-    rows = session.execute(
-        select(
-            IntervalRead.register_id,
-            IntervalRead.start_at,
-            IntervalRead.seconds,
-            IntervalRead.value,
-            Register.unit,
-        )
-        .join(Register, Register.id == IntervalRead.register_id)
-        .where(
-            or_(
-                *(
-                    (IntervalRead.register_id == register_id) & (IntervalRead.start_at >= start)
-                    for register_id, start in starts.items()
-                )
-            )
-        )
-        .order_by(IntervalRead.register_id, IntervalRead.start_at)
-    )
-    for register_id, start_at, seconds, value, unit in rows:
-        by_register[register_id].append(IntervalPoint(start_at, seconds, value, unit))
 
+def _validate_interval_windows(
+    session: Session,
+    windows: dict[int, tuple[dt.datetime, dt.datetime | None]],
+    limits: Thresholds,
+) -> int:
+    units = {
+        register_id: unit
+        for clause in matching(session, Register.id, sorted(windows))
+        for register_id, unit in session.execute(select(Register.id, Register.unit).where(clause))
+    }
+    by_register: dict[int, list[IntervalPoint]] = {}
+    for register_id, rows in groupby(interval_rows(session, windows), key=itemgetter(0)):
+        unit = units[register_id]
+        by_register[register_id] = [
+            IntervalPoint(start, length, value, unit) for _, start, length, value in rows
+        ]
+    # The largest interval of the history is looked up only where a spike is possible.
+    typical = largest_before(
+        session,
+        {
+            register_id: windows[register_id][0]
+            for register_id, intervals in by_register.items()
+            if needs_typical_max(intervals, limits)
+        },
+        dt.timedelta(days=INTERVAL_HISTORY_DAYS),
+    )
     finding_rows = []
     for register_id, intervals in by_register.items():
         for verdict in validate_intervals(
@@ -316,26 +353,6 @@ def validate_interval_data(
                 _finding_row(key, register_id, verdict.finding, interval_start_at=verdict.start)
             )
     return _store_findings(session, finding_rows)
-
-
-def _typical_max(session: Session, starts: dict[int, dt.datetime]) -> dict[int, Decimal]:
-    """Return each register's largest interval in the days before its checked window."""
-    history = dt.timedelta(days=INTERVAL_HISTORY_DAYS)
-    rows = session.execute(
-        select(IntervalRead.register_id, func.max(IntervalRead.value))
-        .where(
-            or_(
-                *(
-                    (IntervalRead.register_id == register_id)
-                    & (IntervalRead.start_at < start)
-                    & (IntervalRead.start_at >= start - history)
-                    for register_id, start in starts.items()
-                )
-            )
-        )
-        .group_by(IntervalRead.register_id)
-    )
-    return {register_id: value for register_id, value in rows if value is not None}
 
 
 def validate_cycle_reads(session: Session, cycle_id: int) -> ValidationSummary:

@@ -59,6 +59,8 @@ class DeviceOutcome:
     rollover: bool = False
     read_stored: bool = False
     interval_stored: bool = False
+    #: Start of the interval stored, when one was.
+    interval_start: dt.datetime | None = None
     error: str | None = None
     rejected: list[str] = field(default_factory=list)
 
@@ -255,7 +257,7 @@ def poll_enabled_devices(
 
     outcomes = []
     register_ids: set[int] = set()
-    interval_register_ids: set[int] = set()
+    interval_spans: dict[int, tuple[dt.datetime, dt.datetime]] = {}
     for device in devices:
         result = results[device.name]
         outcome = store_poll_result(
@@ -268,13 +270,14 @@ def poll_enabled_devices(
         outcomes.append(outcome)
         if outcome.read_stored:
             register_ids.add(device.register_id)
-        if outcome.interval_stored:
-            interval_register_ids.add(device.register_id)
-    if register_ids or interval_register_ids:
+        if outcome.interval_stored and outcome.interval_start is not None:
+            interval_spans[device.register_id] = (outcome.interval_start, outcome.interval_start)
+    if register_ids or interval_spans:
         reads_stored(
             session,
             register_ids=sorted(register_ids),
-            interval_register_ids=sorted(interval_register_ids),
+            interval_register_ids=sorted(interval_spans),
+            interval_spans=interval_spans,
         )
     return outcomes
 
@@ -469,6 +472,7 @@ def _store_counter(
             outcome.interval_stored = _store_interval(
                 session, device.register_id, previous_at, polled_at, consumption, step.rollover
             )
+            outcome.interval_start = previous_at
 
     outcome.value = device.counter_total
     outcome.read_stored = _store_read(

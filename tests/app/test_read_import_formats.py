@@ -409,11 +409,17 @@ def test_hook_gets_new_pending_reads(session: Session, monkeypatch: pytest.Monke
     # A recording stand-in for the hook: the real one belongs to validation and leak
     # detection, which have their own tests.
     calls: list[tuple[list[int], list[int]]] = []
+    spans: list[Any] = []
 
     def record(
-        _session: Session, *, register_ids: Any = (), interval_register_ids: Any = ()
+        _session: Session,
+        *,
+        register_ids: Any = (),
+        interval_register_ids: Any = (),
+        interval_spans: Any = None,
     ) -> None:
         calls.append((list(register_ids), list(interval_register_ids)))
+        spans.append(interval_spans)
 
     monkeypatch.setattr("app.meters.imports.reads_stored", record)
     register, flow = beacon_meter(session)
@@ -422,6 +428,11 @@ def test_hook_gets_new_pending_reads(session: Session, monkeypatch: pytest.Monke
     run_import(session, content, ReadFormat.BEACON, zone=PACIFIC)
     run_import(session, content + b"\n", ReadFormat.BEACON, name="copy", zone=PACIFIC)
     assert calls == [([register.id], [flow.id])]
+    starts = session.scalars(
+        select(IntervalRead.start_at).where(IntervalRead.register_id == flow.id)
+    ).all()
+    assert len(starts) == 2
+    assert spans == [{flow.id: (min(starts), max(starts))}]
     # Validation, which the stand-in skips, is what turns pending reads valid or held.
     statuses = session.scalars(select(Read.status)).all()
     assert statuses == [ReadStatus.PENDING, ReadStatus.PENDING]

@@ -358,6 +358,53 @@ def test_interval_findings_stored_once(session: Session) -> None:
     assert again == 0
 
 
+def test_interval_span_checks_neighbours(session: Session) -> None:
+    city = City(session)
+    _account, premise = electric_customer(city)
+    meter = city.meter(premise, "E-AMI", "electric", "kWh", interval=True)
+    first = dt.datetime(2024, 7, 1, 5, tzinfo=dt.UTC)
+
+    def store(hours: range, negative_at: int | None = None) -> None:
+        for hour in hours:
+            value = Decimal("-1") if hour == negative_at else Decimal(1)
+            session.add(
+                IntervalRead(
+                    register_id=meter.id,
+                    start_at=first + dt.timedelta(hours=hour),
+                    seconds=3600,
+                    value=value,
+                )
+            )
+        session.flush()
+
+    # Sixty days of hours, with a negative interval on day 2 that no hook saw.
+    store(range(0, 60 * 24), negative_at=24 + 3)
+    # Days 49 and 50 go missing; then day 50 is back-filled, with a negative hour. The
+    # check covers day 50 and its stored neighbours, so it finds the gap of day 49 but
+    # not the negative hour of day 2, far outside.
+    session.execute(
+        IntervalRead.__table__.delete().where(
+            IntervalRead.register_id == meter.id,
+            IntervalRead.start_at >= first + dt.timedelta(days=49),
+            IntervalRead.start_at < first + dt.timedelta(days=51),
+        )
+    )
+    store(range(50 * 24, 51 * 24), negative_at=50 * 24 + 7)
+    span = (first + dt.timedelta(days=50), first + dt.timedelta(days=50, hours=23))
+
+    reads_stored(session, interval_register_ids=[meter.id], interval_spans={meter.id: span})
+
+    rows = session.execute(
+        select(ReadFinding.rule, ReadFinding.interval_start_at).order_by(
+            ReadFinding.interval_start_at
+        )
+    ).all()
+    assert rows == [
+        ("gap", first + dt.timedelta(days=49)),
+        ("negative_interval", first + dt.timedelta(days=50, hours=7)),
+    ]
+
+
 def test_migration_keeps_existing_reads_valid(tmp_path: Path) -> None:
     # A read stored before the validation migration must still bill, so it starts valid.
     url = f"sqlite:///{tmp_path / 'before.sqlite3'}"

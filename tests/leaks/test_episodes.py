@@ -128,7 +128,9 @@ def test_old_closed_leak_not_alerted(
     home = make_household(session)
     add_hours(session, home.register, NOW - 100 * HOUR, ["2"] * 30 + ["0"])
 
-    result = scan_registers(session, [home.register.id], now=NOW)
+    # A scan reaches back 48 hours by itself, and further when a file brings older hours.
+    assert scan_registers(session, [home.register.id], now=NOW).opened == 0
+    result = scan_registers(session, [home.register.id], now=NOW, since=NOW - 100 * HOUR)
     session.commit()
 
     [episode] = episodes(session)
@@ -138,6 +140,26 @@ def test_old_closed_leak_not_alerted(
     assert episode.alerted_at is None
     assert twilio.messages == []
     assert staff_alerts == []
+
+
+def test_closed_long_leak_not_stored_twice(
+    session: Session, twilio: FakeMessagesApi, staff_alerts: list[tuple[str, str]]
+) -> None:
+    home = make_household(session)
+    # Flow for 60 hours, then none: longer than the 48 hours a scan reads by itself.
+    add_hours(session, home.register, NOW - 80 * HOUR, ["2"] * 30)
+    scan_registers(session, [home.register.id], now=NOW - 50 * HOUR)
+    add_hours(session, home.register, NOW - 50 * HOUR, ["2"] * 30 + ["0"] * 20)
+
+    # The episode closes. A later scan reads only the run's last hours, which start at
+    # the edge of its 48 hours, and matches them to the closed episode by overlap.
+    scan_registers(session, [home.register.id], now=NOW - 19 * HOUR)
+    result = scan_registers(session, [home.register.id], now=NOW)
+
+    [episode] = episodes(session)
+    assert episode.started_at == NOW - 80 * HOUR
+    assert episode.closed_at == NOW - 20 * HOUR
+    assert result.opened == 0
 
 
 def test_scan_without_leak_stores_nothing(

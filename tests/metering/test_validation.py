@@ -17,6 +17,7 @@ from metering.validation import (
     RuleCode,
     Severity,
     Thresholds,
+    needs_typical_max,
     validate_intervals,
     validate_register_reads,
 )
@@ -269,6 +270,17 @@ def test_spike_must_exceed_typical_max() -> None:
     intervals = hourly(["1", "1", "1", "6", "1", "1"])
     assert validate_intervals(intervals, typical_max=Decimal(6)) == []
     assert len(validate_intervals(intervals, typical_max=Decimal("5.9"))) == 1
+
+
+def test_typical_max_needed_only_above_spike_ratio() -> None:
+    # The limit is 5 x 1 = 5 kWh, as above; an interval between zeros is over 5 x 0.
+    assert needs_typical_max(hourly(["1", "1", "1", "5.1", "1", "1"]))
+    assert not needs_typical_max(hourly(["1", "1", "1", "5", "1", "1"]))
+    assert needs_typical_max(hourly(["0", "0", "0.1", "0", "0"]))
+    assert not needs_typical_max(hourly(["0", "0", "0", "0"]))
+    # Whenever it is not needed, the verdicts are the same without it.
+    intervals = hourly(["1", "1", "1", "5", "1", "1"])
+    assert validate_intervals(intervals, typical_max=Decimal(9)) == validate_intervals(intervals)
 
 
 def test_interval_gap_and_negative() -> None:

@@ -9,7 +9,7 @@ the counter wrapped past 65535 in it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,16 +71,23 @@ def hook_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         *,
         register_ids: Collection[int] = (),
         interval_register_ids: Collection[int] = (),
+        interval_spans: Mapping[int, tuple[dt.datetime, dt.datetime]] | None = None,
     ) -> None:
         statuses = set(session.scalars(select(Read.status)))
         calls.append(
             {
                 "register_ids": list(register_ids),
                 "interval_register_ids": list(interval_register_ids),
+                "interval_spans": dict(interval_spans or {}),
                 "statuses": statuses,
             }
         )
-        real_hook(session, register_ids=register_ids, interval_register_ids=interval_register_ids)
+        real_hook(
+            session,
+            register_ids=register_ids,
+            interval_register_ids=interval_register_ids,
+            interval_spans=interval_spans,
+        )
 
     monkeypatch.setattr(service, "reads_stored", recording_hook)
     return calls
@@ -173,6 +180,8 @@ def test_counter_rollover_intervals(
     assert len(hook_calls) == 4
     assert hook_calls[1]["register_ids"] == [register.id]
     assert hook_calls[1]["interval_register_ids"] == [register.id]
+    # The second poll stored the interval that starts at the first poll.
+    assert hook_calls[1]["interval_spans"] == {register.id: (reads[0].read_at, reads[0].read_at)}
     assert ReadStatus.PENDING in hook_calls[1]["statuses"]
 
 

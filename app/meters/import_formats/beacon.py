@@ -27,7 +27,7 @@ from app.meters.import_formats.common import (
     registers_for,
     store_register_reads,
 )
-from app.meters.import_formats.intervals import IntervalSource, store_interval_groups
+from app.meters.import_formats.intervals import LineInterval, store_interval_groups
 from metering.beacon_csv import BeaconRead, parse_beacon_csv
 from metering.types import IntervalRead as ParsedInterval
 from metering.types import RowError
@@ -74,7 +74,7 @@ def import_beacon(
     }
 
     values: list[RegisterValue] = []
-    flows: dict[int, list[tuple[ParsedInterval, IntervalSource]]] = defaultdict(list)
+    flows: dict[int, list[LineInterval]] = defaultdict(list)
     seconds = interval_minutes * 60
     for line in parsed.reads:
         read = line.register
@@ -102,8 +102,16 @@ def import_beacon(
         flow = _flow_interval(line, serial, interval_registers.get(serial), seconds, report)
         if flow is not None:
             register_id, interval = flow
-            source = IntervalSource(read.line_number, f"{serial},flow,{line.flow} {line.flow_unit}")
-            flows[register_id].append((interval, source))
+            flows[register_id].append(
+                LineInterval(
+                    interval.start,
+                    interval.seconds,
+                    interval.value,
+                    interval.quality,
+                    read.line_number,
+                    f"{serial},flow,{line.flow} {line.flow_unit}",
+                )
+            )
 
     store_register_reads(session, import_id, values, report)
     store_interval_groups(session, import_id, flows, report)

@@ -61,6 +61,8 @@ class ImportReport:
     register_ids: set[int] = field(default_factory=set)
     #: Registers that received new interval reads.
     interval_register_ids: set[int] = field(default_factory=set)
+    #: The first and last start of the intervals of each of those registers in the file.
+    interval_spans: dict[int, tuple[dt.datetime, dt.datetime]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

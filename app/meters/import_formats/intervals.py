@@ -6,7 +6,10 @@ value received first stays. When the caller passes the line each interval came f
 the conflicting line is kept for review. Otherwise the conflict is counted as a
 duplicate, because the file format gives no line to point at.
 
-On PostgreSQL the rows go by ``COPY`` into a temporary table and then by one
+On PostgreSQL, when none of the registers has a stored interval in the span of the new
+ones (the usual case: each file brings new days), the rows go by ``COPY`` straight into
+``interval_reads``. Otherwise, or when a concurrent import stored some of the same
+intervals first, they go by ``COPY`` into a temporary table and then by one
 ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` into ``interval_reads``. Its row count
 is the exact number stored, and a join finds the conflicts.
 """
@@ -16,26 +19,54 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple, Protocol, cast
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import insert_ignoring_duplicates
 from app.meters.import_formats.common import DUPLICATE_CONFLICT, ImportReport
 from app.meters.models import IntervalRead, Meter, Register
-from metering.types import IntervalRead as ParsedInterval
 from metering.types import ReadFileError, RowError
 
 _STAGING_TABLE = "incoming_interval_reads"
 _COLUMNS = "register_id, start_at, seconds, value, quality, import_id"
+_COPY_TYPES = ["int4", "timestamptz", "int4", "numeric", "varchar", "int4"]
 
 
-@dataclass(frozen=True)
-class IntervalSource:
-    """The line of the file an interval came from, for a conflict kept for review."""
+class IntervalValues(Protocol):
+    """The fields of an interval that storing reads, as ``metering.types.IntervalRead`` has."""
 
+    @property
+    def start(self) -> dt.datetime: ...
+    @property
+    def seconds(self) -> int: ...
+    @property
+    def value(self) -> Decimal: ...
+    @property
+    def quality(self) -> str | None: ...
+
+
+class SourcedInterval(IntervalValues, Protocol):
+    """An interval with the line of the file it came from, for a conflict kept for review."""
+
+    @property
+    def line_number(self) -> int: ...
+    @property
+    def raw(self) -> str: ...
+
+
+class LineInterval(NamedTuple):
+    """An interval and its line, for formats whose parsed intervals do not carry one."""
+
+    start: dt.datetime
+    seconds: int
+    value: Decimal
+    quality: str | None
     line_number: int
     raw: str
 
@@ -65,44 +96,36 @@ def interval_register(session: Session, meter_serial: str | None, source: str) -
 
 @dataclass
 class _Batch:
-    """The intervals of one register, the first index of each start, and their lines."""
+    """The intervals of one register, and the index of the first interval of each start."""
 
     register_id: int
-    intervals: Sequence[ParsedInterval]
-    sources: Sequence[IntervalSource] | None
-    kept: list[int] = field(default_factory=list)
+    intervals: Sequence[IntervalValues]
+    #: Whether ``intervals`` are ``SourcedInterval``, whose conflicts are kept for review.
+    sourced: bool
+    kept: Sequence[int] = ()
+    low: dt.datetime | None = None
+    high: dt.datetime | None = None
 
 
 def store_intervals(
     session: Session,
     import_id: int,
     register_id: int,
-    intervals: Sequence[ParsedInterval],
+    intervals: Sequence[IntervalValues],
     report: ImportReport,
-    sources: Sequence[IntervalSource] | None = None,
 ) -> None:
-    """Store ``intervals`` of one register and add the counts to ``report``.
-
-    ``sources``, when given, contains the line of each interval, in the same order.
-    """
-    _store_batches(session, import_id, [_Batch(register_id, intervals, sources)], report)
+    """Store ``intervals`` of one register and add the counts to ``report``."""
+    _store_batches(session, import_id, [_Batch(register_id, intervals, False)], report)
 
 
 def store_interval_groups(
     session: Session,
     import_id: int,
-    groups: Mapping[int, Sequence[tuple[ParsedInterval, IntervalSource]]],
+    groups: Mapping[int, Sequence[SourcedInterval]],
     report: ImportReport,
 ) -> None:
     """Store intervals grouped by register id, each with the line it came from."""
-    batches = [
-        _Batch(
-            register_id,
-            [interval for interval, _source in pairs],
-            [source for _interval, source in pairs],
-        )
-        for register_id, pairs in groups.items()
-    ]
+    batches = [_Batch(register_id, items, True) for register_id, items in groups.items()]
     _store_batches(session, import_id, batches, report)
 
 
@@ -113,15 +136,7 @@ def _store_batches(
     if not batches:
         return
     for batch in batches:
-        unique: dict[dt.datetime, int] = {}
-        for index, interval in enumerate(batch.intervals):
-            first = unique.setdefault(interval.start, index)
-            if first == index:
-                continue
-            report.rows_duplicate += 1
-            if interval.value != batch.intervals[first].value:
-                _conflict(report, batch.sources, index, batch.intervals[first].value, interval)
-        batch.kept = list(unique.values())
+        _keep_first_of_each_start(batch, report)
 
     if session.get_bind().dialect.name == "postgresql":
         stored, conflicts = _copy_postgres(session, import_id, batches)
@@ -133,29 +148,47 @@ def _store_batches(
         report.rows_duplicate += len(batch.kept) - count
         if count:
             report.interval_register_ids.add(batch.register_id)
+            assert batch.low is not None and batch.high is not None
+            low, high = report.interval_spans.get(batch.register_id, (batch.low, batch.high))
+            report.interval_spans[batch.register_id] = (min(low, batch.low), max(high, batch.high))
     for batch in batches:
+        if batch.register_id not in conflicts:
+            continue
         index_by_start = {batch.intervals[index].start: index for index in batch.kept}
-        for start, stored_value in sorted(conflicts.get(batch.register_id, [])):
+        for start, stored_value in sorted(conflicts[batch.register_id]):
             index = index_by_start[start]
-            _conflict(report, batch.sources, index, stored_value, batch.intervals[index])
+            _conflict(report, batch, index, stored_value)
 
 
-def _conflict(
-    report: ImportReport,
-    sources: Sequence[IntervalSource] | None,
-    index: int,
-    kept_value: object,
-    interval: ParsedInterval,
-) -> None:
-    if sources is None:
+def _keep_first_of_each_start(batch: _Batch, report: ImportReport) -> None:
+    """Set the batch's kept indexes and span; count and report repeated starts."""
+    intervals = batch.intervals
+    starts = [interval.start for interval in intervals]
+    batch.low, batch.high = min(starts), max(starts)
+    if len(set(starts)) == len(starts):
+        batch.kept = range(len(starts))  # the usual case: no start repeats
         return
-    source = sources[index]
+    unique: dict[dt.datetime, int] = {}
+    for index, start in enumerate(starts):
+        first = unique.setdefault(start, index)
+        if first == index:
+            continue
+        report.rows_duplicate += 1
+        if intervals[index].value != intervals[first].value:
+            _conflict(report, batch, index, intervals[first].value)
+    batch.kept = list(unique.values())
+
+
+def _conflict(report: ImportReport, batch: _Batch, index: int, kept_value: object) -> None:
+    if not batch.sourced:
+        return
+    interval = cast(SourcedInterval, batch.intervals[index])
     # The duplicate was counted already; as a conflict it is kept for review instead.
     report.rows_duplicate -= 1
     report.errors.append(
         RowError(
-            source.line_number,
-            source.raw,
+            interval.line_number,
+            interval.raw,
             (
                 f"{DUPLICATE_CONFLICT}: interval starting {interval.start.isoformat()} has "
                 f"value {interval.value} but {kept_value} was received first; the first is "
@@ -168,11 +201,75 @@ def _conflict(
 def _copy_postgres(
     session: Session, import_id: int, batches: list[_Batch]
 ) -> tuple[dict[int, int], dict[int, list[tuple[dt.datetime, Decimal]]]]:
-    """COPY the kept intervals into a staging table, then insert the new ones.
+    """Store the kept intervals that are new; see the module's description.
 
     Return the count stored per register, and the (start, stored value) of each kept
     interval whose value differs from the one already stored.
     """
+    if not _any_stored(session, batches):
+        try:
+            with session.begin_nested():
+                _copy_rows(session, "interval_reads", import_id, batches)
+        except IntegrityError as error:
+            if not isinstance(error.orig, UniqueViolation):
+                raise
+            # A concurrent import stored some of these intervals first.
+        else:
+            return {batch.register_id: len(batch.kept) for batch in batches}, {}
+    return _copy_through_staging(session, import_id, batches)
+
+
+def _any_stored(session: Session, batches: list[_Batch]) -> bool:
+    """Return whether any register has a stored interval in the span of its new ones."""
+    found = session.execute(
+        text(
+            "SELECT 1 FROM unnest(CAST(:ids AS integer[]), CAST(:lows AS timestamptz[]), "
+            "CAST(:highs AS timestamptz[])) AS span (register_id, low, high) "
+            "WHERE EXISTS (SELECT 1 FROM interval_reads AS stored "
+            "WHERE stored.register_id = span.register_id "
+            "AND stored.start_at BETWEEN span.low AND span.high) LIMIT 1"
+        ),
+        {
+            "ids": [batch.register_id for batch in batches],
+            "lows": [batch.low for batch in batches],
+            "highs": [batch.high for batch in batches],
+        },
+    ).first()
+    return found is not None
+
+
+def _copy_rows(session: Session, table: str, import_id: int, batches: list[_Batch]) -> None:
+    """COPY the kept intervals into ``table`` in binary, the quickest way psycopg has."""
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_COPY_TYPES)
+            write_row = copy.write_row
+            for batch in batches:
+                register_id = batch.register_id
+                intervals = batch.intervals
+                kept = (
+                    intervals
+                    if batch.kept == range(len(intervals))
+                    else [intervals[index] for index in batch.kept]
+                )
+                for interval in kept:
+                    write_row(
+                        (
+                            register_id,
+                            interval.start,
+                            interval.seconds,
+                            interval.value,
+                            interval.quality,
+                            import_id,
+                        )
+                    )
+
+
+def _copy_through_staging(
+    session: Session, import_id: int, batches: list[_Batch]
+) -> tuple[dict[int, int], dict[int, list[tuple[dt.datetime, Decimal]]]]:
     session.execute(
         text(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING_TABLE} "
@@ -182,23 +279,7 @@ def _copy_postgres(
         )
     )
     session.execute(text(f"TRUNCATE {_STAGING_TABLE}"))
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY {_STAGING_TABLE} ({_COLUMNS}) FROM STDIN") as copy:
-            for batch in batches:
-                for index in batch.kept:
-                    interval = batch.intervals[index]
-                    copy.write_row(
-                        (
-                            batch.register_id,
-                            interval.start,
-                            interval.seconds,
-                            interval.value,
-                            interval.quality,
-                            import_id,
-                        )
-                    )
+    _copy_rows(session, _STAGING_TABLE, import_id, batches)
     # Table and column names are constants of this module, never input. The counts are
     # grouped on the server, so only one row per register comes back.
     inserted = session.execute(
@@ -209,18 +290,24 @@ def _copy_postgres(
             "SELECT register_id, count(*) FROM inserted GROUP BY register_id"
         )
     ).all()
+    counts: dict[int, int] = {row[0]: row[1] for row in inserted}
+    conflicts: dict[int, list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
+    if sum(counts.values()) == sum(len(batch.kept) for batch in batches):
+        return counts, conflicts  # every interval was new, so none can conflict
+    # A join would do, but the staging table has no statistics, so the planner may hash
+    # the whole of interval_reads for a few rows. A subquery per row uses the index.
     differing = session.execute(
         text(
-            "SELECT incoming.register_id, incoming.start_at, stored.value "  # noqa: S608
-            f"FROM {_STAGING_TABLE} AS incoming "
-            "JOIN interval_reads AS stored ON stored.register_id = incoming.register_id "
-            "AND stored.start_at = incoming.start_at WHERE stored.value <> incoming.value"
+            "SELECT pair.register_id, pair.start_at, pair.stored FROM "  # noqa: S608
+            "(SELECT incoming.register_id, incoming.start_at, incoming.value, "
+            "(SELECT kept.value FROM interval_reads AS kept "
+            "WHERE kept.register_id = incoming.register_id "
+            "AND kept.start_at = incoming.start_at) AS stored "
+            f"FROM {_STAGING_TABLE} AS incoming) AS pair WHERE pair.stored <> pair.value"
         )
     ).all()
-    conflicts: dict[int, list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
     for row in differing:
         conflicts[row[0]].append((row[1], row[2]))
-    counts: dict[int, int] = {row[0]: row[1] for row in inserted}
     return counts, conflicts
 
 

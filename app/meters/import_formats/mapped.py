@@ -22,9 +22,8 @@ from app.meters.import_formats.common import (
     resolve_register_reads,
     store_register_reads,
 )
-from app.meters.import_formats.intervals import IntervalSource, store_interval_groups
+from app.meters.import_formats.intervals import store_interval_groups
 from metering.mapped_csv import MeterInterval, ReadMapping, parse_mapped_csv
-from metering.types import IntervalRead as ParsedInterval
 from metering.types import RegisterRead, RowError
 
 
@@ -65,7 +64,7 @@ def _store_intervals(
     for (serial, _code), first in sorted(found.items()):
         any_code.setdefault(serial, first)
 
-    by_register: dict[int, list[tuple[ParsedInterval, IntervalSource]]] = defaultdict(list)
+    by_register: dict[int, list[MeterInterval]] = defaultdict(list)
     for item in intervals:
         target = found.get((item.meter_serial, item.register))
         if target is None and mapping.register_column is None:
@@ -83,13 +82,13 @@ def _store_intervals(
                 )
             )
             continue
-        if item.interval.unit != target.unit:
+        if item.unit != target.unit:
             report.errors.append(
                 RowError(
                     item.line_number,
                     item.raw,
                     (
-                        f"unit {item.interval.unit!r} does not match the unit "
+                        f"unit {item.unit!r} does not match the unit "
                         f"{target.unit!r} of meter {item.meter_serial}'s interval register "
                         f"{item.register}; correct the unit in the file or the mapping's "
                         "[fixed] unit"
@@ -97,7 +96,5 @@ def _store_intervals(
                 )
             )
             continue
-        by_register[target.register_id].append(
-            (item.interval, IntervalSource(item.line_number, item.raw))
-        )
+        by_register[target.register_id].append(item)
     store_interval_groups(session, import_id, by_register, report)
