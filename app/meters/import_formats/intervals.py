@@ -17,6 +17,7 @@ is the exact number stored, and a join finds the conflicts.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,13 +26,14 @@ from typing import NamedTuple, Protocol, cast
 
 from psycopg.errors import UniqueViolation
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import insert_ignoring_duplicates
 from app.meters.import_formats.common import DUPLICATE_CONFLICT, ImportReport
 from app.meters.models import IntervalRead, Meter, Register
 from metering.types import ReadFileError, RowError
+
+log = logging.getLogger(__name__)
 
 _STAGING_TABLE = "incoming_interval_reads"
 _COLUMNS = "register_id, start_at, seconds, value, quality, import_id"
@@ -210,10 +212,10 @@ def _copy_postgres(
         try:
             with session.begin_nested():
                 _copy_rows(session, "interval_reads", import_id, batches)
-        except IntegrityError as error:
-            if not isinstance(error.orig, UniqueViolation):
-                raise
-            # A concurrent import stored some of these intervals first.
+        except UniqueViolation:
+            # A concurrent import stored some of these intervals first. The COPY runs on
+            # the driver's connection, so psycopg's own error arrives, not SQLAlchemy's.
+            log.info("intervals of import %s met a concurrent import; staging them", import_id)
         else:
             return {batch.register_id: len(batch.kept) for batch in batches}, {}
     return _copy_through_staging(session, import_id, batches)
