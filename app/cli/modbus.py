@@ -179,10 +179,18 @@ def poll_command(
         )
     console.print(table)
     failed = [outcome for outcome in outcomes if not outcome.responded]
+    rejected = sum(len(outcome.rejected) for outcome in outcomes)
     if not outcomes:
         err_console.print("no enabled Modbus devices matched; `upm modbus list` shows them")
-    elif failed:
+    if failed:
         err_console.print(f"{count_of(len(failed), 'device')} did not respond")
+    if rejected:
+        # A rejected value is kept, not stored as a read, so a scheduled poll must notice.
+        err_console.print(
+            f"{count_of(rejected, 'value')} rejected and kept in modbus_rejected_values; "
+            "check each device's byte order and register map (docs/modbus.md)"
+        )
+    if failed or rejected:
         raise typer.Exit(1)
 
 

@@ -19,7 +19,7 @@ from app.demo.modbus_meter import (
     start_simulated_meter,
 )
 from app.meters.models import Meter, Read, Register
-from app.modbus.models import ModbusDevice
+from app.modbus.models import ModbusDevice, ModbusRejectedValue
 from tests.cli.support import flat
 
 Upm = Callable[..., Result]
@@ -105,6 +105,27 @@ def test_poll_reports_silent_device(
     session.rollback()
     device = session.scalars(select(ModbusDevice).where(ModbusDevice.name == "SIM-E")).one()
     assert device.consecutive_failures == 1
+
+
+def test_poll_with_rejected_value_fails(
+    upm: Upm, session: Session, meters: None, simulated_meter: SimulatedMeter
+) -> None:
+    # The simulated SDM120 sends ABCD; read as CDAB, its float32 is not a plausible total.
+    added = upm(
+        "modbus", "add", "SIM-E", "--host", "127.0.0.1", "--port", str(simulated_meter.port),
+        "--unit", str(ENERGY_UNIT), "--map", "eastron-sdm120", "--order", "cdab",
+        "--meter", "E-1",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+
+    poll = upm("modbus", "poll", "SIM-E")
+
+    assert poll.exit_code == 1
+    session.rollback()
+    kept = session.scalars(select(ModbusRejectedValue)).all()
+    assert kept
+    assert f"{len(kept)} values rejected and kept in modbus_rejected_values" in flat(poll.output)
+    assert session.scalars(select(Read)).all() == []
 
 
 def test_add_rejects_unknown_order(upm: Upm, meters: None) -> None:
