@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
@@ -29,16 +30,22 @@ def clear_errors() -> Iterator[None]:
     try:
         yield
     except DomainError as exc:
-        err_console.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
+        # Messages quote user input, such as a mapping's [timestamp] table, which rich
+        # would otherwise take for markup and drop.
+        err_console.print(
+            f"[bold red]error[/] ({exc.code}): {escape(exc.message)}", highlight=False
+        )
         raise typer.Exit(2) from exc
     except ValidationError as exc:
         for problem in exc.errors():
-            err_console.print(f"[bold red]settings error[/]: {problem['msg']}", highlight=False)
+            err_console.print(
+                f"[bold red]settings error[/]: {escape(problem['msg'])}", highlight=False
+            )
         raise typer.Exit(2) from exc
     except (ArgumentError, NoSuchModuleError) as exc:
         err_console.print(
             f"[bold red]error[/] (database_url_invalid): UPM_DATABASE_URL "
-            f"{_masked_url()} is not a database URL SQLAlchemy can open ({exc}); use "
+            f"{_masked_url()} is not a database URL SQLAlchemy can open ({escape(str(exc))}); use "
             "sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:5432/name",
             highlight=False,
         )
@@ -47,7 +54,7 @@ def clear_errors() -> Iterator[None]:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         err_console.print(
             f"[bold red]error[/] (database_unavailable): cannot use the database at "
-            f"{_masked_url()}: {reason}; check that the server runs and UPM_DATABASE_URL "
+            f"{_masked_url()}: {escape(reason)}; check that the server runs and UPM_DATABASE_URL "
             "is right",
             highlight=False,
         )

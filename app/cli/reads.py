@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from app.audit.service import cli_actor
 from app.cli.common import clear_errors, console, count_of, err_console
@@ -111,7 +113,7 @@ def _print_report(name: str, report: ImportReport) -> None:
     if report.errors:
         table = Table("line", "reason", title="Rows kept for review")
         for error in report.errors[:50]:
-            table.add_row(str(error.line_number), error.reason)
+            table.add_row(str(error.line_number), Text(error.reason))
         err_console.print(table)
         if len(report.errors) > 50:
             err_console.print(f"... and {len(report.errors) - 50} more")
@@ -133,7 +135,10 @@ def _drop_folder_pass(file: Path | None) -> None:
             )
         result = import_drop_folder(settings.read_drop_dir, zone=settings.zone, actor=cli_actor())
     for outcome in result.outcomes:
-        console.print(f"{outcome.name}: {outcome.status}: {outcome.message}", highlight=False)
+        console.print(
+            f"{escape(outcome.name)}: {outcome.status}: {escape(outcome.message)}",
+            highlight=False,
+        )
     if result.not_ready:
         console.print(
             f"not ready yet (modified in the last few seconds): {', '.join(result.not_ready)}"

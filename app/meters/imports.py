@@ -119,11 +119,13 @@ def import_reads(
             already_imported=True,
             rows_read=previous.rows_read,
         )
+    stored_before = 0
     if previous is not None:
         # The same file again after some rows failed. The fix may have been made on our
         # side (a meter added), so process it again, and reads stored before count as
         # duplicates.
         batch = previous
+        stored_before = previous.rows_stored
         batch.file_format = file_format
         session.execute(delete(ReadImportError).where(ReadImportError.import_id == batch.id))
     else:
@@ -142,7 +144,8 @@ def import_reads(
         raise InvalidInput(f"{filename}: {exc}", code="read_file_invalid") from exc
     report.errors = _one_error_per_line(report.errors)
     batch.rows_read = report.rows_read
-    batch.rows_stored = report.rows_stored
+    # The import's total: what earlier passes over the same file stored, and this one.
+    batch.rows_stored = stored_before + report.rows_stored
     batch.rows_failed = len(report.errors)
     for error in report.errors:
         session.add(

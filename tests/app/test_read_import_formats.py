@@ -382,6 +382,25 @@ def test_mapped_interval_file(session: Session) -> None:
     ]
 
 
+def test_mapped_interval_unknown_meter_or_register(session: Session) -> None:
+    city = City(session)
+    _account, premise = city.account()
+    city.meter(premise, "E-1001", "electric", "kWh", interval=True, dials=None)
+    city.meter(premise, "E-2002", "electric", "kWh", dials=None)
+    mapping = load_mapping((MAPPINGS / "hourly-interval.mapping.toml").read_text())
+    content = (
+        b"Zaehler;Kanal;Ende;Verbrauch;Einheit\n"
+        b"NOPE-1;1;06.11.2016 03:00;0,41;kWh\n"
+        b"E-2002;1;06.11.2016 03:00;0,41;kWh\n"
+        b"E-1001;9;06.11.2016 03:00;0,41;kWh\n"
+    )
+    report = run_import(session, content, ReadFormat.MAPPED, mapping=mapping)
+    reasons = [error.reason for error in report.errors]
+    assert reasons[0].startswith("meter 'NOPE-1' not found; correct the meter column")
+    assert reasons[1].startswith("meter 'E-2002' has no interval register '1'")
+    assert reasons[2].startswith("meter 'E-1001' has no interval register '9'")
+
+
 def test_mapped_format_needs_mapping(session: Session) -> None:
     with pytest.raises(InvalidInput, match="pass --mapping"):
         run_import(session, b"a,b\n", ReadFormat.MAPPED)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.audit.models import AuditEvent
 from app.errors import InvalidInput
 from app.meters.imports import ReadFormat, import_reads
-from app.meters.models import IntervalRead, Read, ReadImportError
+from app.meters.models import IntervalRead, Read, ReadImport, ReadImportError
 from tests.app.factories import City
 
 ZONE = ZoneInfo("America/Chicago")
@@ -167,6 +167,10 @@ def test_same_file_after_fix_is_processed_again(session: Session) -> None:
     assert second.rows_duplicate == 3
     assert second.errors == []
     assert count(session, ReadImportError) == 0
+    # The import counts every read the file stored, over both passes.
+    batch = session.get(ReadImport, first.import_id)
+    assert batch is not None
+    assert (batch.rows_stored, batch.rows_failed) == (4, 0)
 
     third = run_import(session, content)
     assert third.already_imported is True

@@ -74,6 +74,25 @@ def test_mapping_option_reads_mapped_csv(
     assert stored_values(session) == [Decimal("521.602")]
 
 
+def test_rejected_row_keeps_brackets(
+    upm: Upm, session: Session, meter: int, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "m3.mapping.toml"
+    mapping.write_text(
+        'kind = "register"\n[columns]\nmeter = "Meter"\nvalue = "Stand"\ntimestamp = "Zeit"\n'
+        '[fixed]\nunit = "m3"\n[timestamp]\nformat = "%Y-%m-%d %H:%M"\nzone = "UTC"\n',
+        encoding="utf-8",
+    )
+    reads = tmp_path / "vendor.csv"
+    reads.write_text("Meter,Zeit,Stand\nWM-0002,2024-06-18 25:00,521.602\n", encoding="utf-8")
+
+    result = upm("import-reads", str(reads), "--mapping", str(mapping))
+
+    assert result.exit_code == 1
+    # The reason names the mapping's [timestamp] table, which is not console markup.
+    assert "correct the time or the [timestamp] format in the mapping" in flat(result.output)
+
+
 def test_invalid_mapping_exits_2(upm: Upm, db_url: str, tmp_path: Path) -> None:
     mapping = tmp_path / "bad.mapping.toml"
     mapping.write_text('kind = "daily"\n', encoding="utf-8")

@@ -193,11 +193,18 @@ def _conflict(report: ImportReport, batch: _Batch, index: int, kept_value: objec
             interval.raw,
             (
                 f"{DUPLICATE_CONFLICT}: interval starting {interval.start.isoformat()} has "
-                f"value {interval.value} but {kept_value} was received first; the first is "
-                "kept, correct the other"
+                f"value {_plain(interval.value)} but {_plain(kept_value)} was received "
+                "first; the first value stays stored and this row is kept for review"
             ),
         )
     )
+
+
+def _plain(value: object) -> str:
+    """Return a stored quantity without the zeros of its scale (0.000000 to 0)."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return str(value)
 
 
 def _copy_postgres(

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bulk import matching
 from app.meters.import_formats.common import (
     ImportReport,
     RegisterTarget,
@@ -23,6 +25,7 @@ from app.meters.import_formats.common import (
     store_register_reads,
 )
 from app.meters.import_formats.intervals import store_interval_groups
+from app.meters.models import Meter
 from metering.mapped_csv import MeterInterval, ReadMapping, parse_mapped_csv
 from metering.types import RegisterRead, RowError
 
@@ -65,22 +68,13 @@ def _store_intervals(
         any_code.setdefault(serial, first)
 
     by_register: dict[int, list[MeterInterval]] = defaultdict(list)
+    unmatched: list[MeterInterval] = []
     for item in intervals:
         target = found.get((item.meter_serial, item.register))
         if target is None and mapping.register_column is None:
             target = any_code.get(item.meter_serial)
         if target is None:
-            report.errors.append(
-                RowError(
-                    item.line_number,
-                    item.raw,
-                    (
-                        f"meter {item.meter_serial!r} has no interval register "
-                        f"{item.register!r}; correct the meter or register column, or have "
-                        "the interval register added, then import the file again"
-                    ),
-                )
-            )
+            unmatched.append(item)
             continue
         if item.unit != target.unit:
             report.errors.append(
@@ -98,3 +92,33 @@ def _store_intervals(
             continue
         by_register[target.register_id].append(item)
     store_interval_groups(session, import_id, by_register, report)
+    if unmatched:
+        # A meter on file without the register is told apart from a serial no meter has.
+        serials = sorted({item.meter_serial for item in unmatched})
+        known = {
+            serial
+            for clause in matching(session, Meter.serial, serials)
+            for serial in session.scalars(select(Meter.serial).where(clause))
+        }
+        report.errors.extend(
+            RowError(item.line_number, item.raw, _no_register(item, mapping, known))
+            for item in unmatched
+        )
+
+
+def _no_register(item: MeterInterval, mapping: ReadMapping, known: set[str]) -> str:
+    """Return the reason a row's meter and register match no interval register."""
+    if item.meter_serial not in known and item.meter_serial:
+        return (
+            f"meter {item.meter_serial!r} not found; correct the meter column, or add the "
+            "meter, then import the file again"
+        )
+    if mapping.register_column is None:
+        return (
+            f"meter {item.meter_serial!r} has no interval register; have one added, then "
+            "import the file again"
+        )
+    return (
+        f"meter {item.meter_serial!r} has no interval register {item.register!r}; correct "
+        "the register column, or have the interval register added, then import the file again"
+    )
