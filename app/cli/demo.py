@@ -104,10 +104,9 @@ def print_metering_summary(report: MeteringDemoReport) -> None:
     table = Table("metering", "", title="Meters and reads", title_justify="left")
     if report.ami_file:
         table.add_row("AMI export imported", Path(report.ami_file).name)
-        table.add_row(
-            "lines read; register and interval reads stored; lines kept for review",
-            f"{report.ami_rows:,}; {report.reads_stored:,}; {report.rows_kept:,}",
-        )
+        table.add_row("AMI lines read", f"{report.ami_rows:,}")
+        table.add_row("reads stored (register reads and intervals)", f"{report.reads_stored:,}")
+        table.add_row("AMI lines kept for review", f"{report.rows_kept:,}")
         table.add_row("household with a running leak", report.leak_account)
     if report.modbus:
         table.add_row("Modbus meter polled", report.modbus)

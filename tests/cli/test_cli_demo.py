@@ -89,6 +89,13 @@ def test_demo_prints_summary_and_exceptions(upm: Upm, session: Session) -> None:
     output = flat(result.output)
     assert f"created {DEMO_ACCOUNTS} accounts (20 water, sewer and trash; 5 electric)" in output
     assert _run_counts(result.output) == EXPECTED_RUNS
+    # A day of hourly lines per AMI household; each stores a register read and an interval.
+    metering = {row[0]: row[1] for row in _table_rows(result.output) if len(row) == 2}
+    lines = int(metering["AMI lines read"])
+    assert lines > 0
+    assert lines % 24 == 0
+    assert metering["reads stored (register reads and intervals)"] == str(2 * lines)
+    assert metering["AMI lines kept for review"] == "0"
 
     stored = session.execute(
         select(Account.number, BillRunException.code).join(
