@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import random
 import resource
@@ -132,11 +133,21 @@ def timed(label: str, action: Callable[[], Any], figures: list[str]) -> Any:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--meters", type=int, default=50_000)
-    parser.add_argument("--history-days", type=int, default=6)
-    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
+        help="PostgreSQL database to drop, create and fill; left in place after the run "
+        "(default: $BENCH_DATABASE_URL, else upm_meter_day_bench on 127.0.0.1)",
+    )
+    parser.add_argument("--meters", type=int, default=50_000, help="water meters in the file")
+    parser.add_argument(
+        "--history-days", type=int, default=6, help="days stored before the imported day"
+    )
+    parser.add_argument("--seed", type=int, default=6, help="seed of the pseudo-random use")
     arguments = parser.parse_args()
+    # Each new episode logs a staff alert at WARNING when no Slack is set up; thousands
+    # of them would bury the figures.
+    logging.getLogger("app.alerts").setLevel(logging.ERROR)
     # The hooks are timed as phases of their own below.
     imports.reads_stored = lambda *_args, **_options: None
 

@@ -125,7 +125,12 @@ def import_file(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
+        help="PostgreSQL database to drop, create and fill; left in place after the run "
+        "(default: $BENCH_DATABASE_URL, else upm_read_ingest_bench on 127.0.0.1)",
+    )
     parser.add_argument("--meters", type=int, default=20, help="meters, one file each")
     parser.add_argument("--days", type=int, default=35, help="days of 15-minute intervals")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median kept")
