@@ -62,6 +62,8 @@ __all__ = [
 
 SECONDS_PER_DAY = Decimal(86400)
 _ZERO = Decimal(0)
+#: Pads a series' ends in ``_neighbour_maxima``; below every real value.
+_NO_NEIGHBOUR = Decimal("-Infinity")
 
 
 class RuleCode(StrEnum):
@@ -614,13 +616,22 @@ def needs_typical_max(intervals: Sequence[IntervalRead], limits: Thresholds = Th
 
 
 def _neighbour_maxima(values: Sequence[Decimal], limits: Thresholds) -> list[Decimal | None]:
-    """The largest of the ``spike_neighbours`` values each side of each value; None if none."""
+    """The largest of the ``spike_neighbours`` values each side of each value; None if none.
+
+    Each shifted copy of the values lines up one neighbour with every value, padded with
+    negative infinity where the series ends, so one ``max`` per value finds the largest.
+    """
     count = limits.spike_neighbours
-    maxima: list[Decimal | None] = []
-    for index in range(len(values)):
-        around = [*values[max(0, index - count) : index], *values[index + 1 : index + count + 1]]
-        maxima.append(max(around) if around else None)
-    return maxima
+    length = len(values)
+    padding = [_NO_NEIGHBOUR] * count
+    listed = list(values)
+    shifted = []
+    for step in range(1, count + 1):
+        shifted.append((padding[:step] + listed)[:length])
+        shifted.append((listed + padding[:step])[step:])
+    if not shifted:
+        return [None] * length
+    return [None if largest == _NO_NEIGHBOUR else largest for largest in map(max, *shifted)]
 
 
 def _spike_finding(

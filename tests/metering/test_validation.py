@@ -6,6 +6,7 @@ Every limit below is worked out by hand from the default ``Thresholds``.
 from __future__ import annotations
 
 import datetime as dt
+import random
 from decimal import Decimal
 
 import pytest
@@ -17,6 +18,7 @@ from metering.validation import (
     RuleCode,
     Severity,
     Thresholds,
+    _neighbour_maxima,
     needs_typical_max,
     validate_intervals,
     validate_register_reads,
@@ -281,6 +283,20 @@ def test_typical_max_needed_only_above_spike_ratio() -> None:
     # Whenever it is not needed, the verdicts are the same without it.
     intervals = hourly(["1", "1", "1", "5", "1", "1"])
     assert validate_intervals(intervals, typical_max=Decimal(9)) == validate_intervals(intervals)
+
+
+@pytest.mark.parametrize("neighbours", [0, 1, 2, 3])
+def test_neighbour_maxima_match_brute_force(neighbours: int) -> None:
+    generator = random.Random(neighbours)
+    limits = Thresholds(spike_neighbours=neighbours)
+    for length in range(0, 9):
+        values = [Decimal(generator.randint(-3, 9)) / 4 for _ in range(length)]
+        expected = []
+        for index in range(length):
+            around = values[max(0, index - neighbours) : index]
+            around += values[index + 1 : index + neighbours + 1]
+            expected.append(max(around) if around else None)
+        assert _neighbour_maxima(values, limits) == expected, values
 
 
 def test_interval_gap_and_negative() -> None:
