@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.accounts.service import get_account_by_number
-from app.errors import NotFound
+from app.errors import InvalidInput
 from app.i18n import format_date, translations
 from app.meters.usage_series import (
     EXPORT_LIMITS,
@@ -127,7 +127,9 @@ def green_button(
 
     meters = account_intervals(session, account, span, settings.zone)
     if not meters:
-        raise NotFound(
+        # The same code and status as the usage API's: the range or account has no
+        # intervals, which the request can change, not a missing resource.
+        raise InvalidInput(
             f"account {account.number} has no interval data between {span.start} and "
             f"{span.end}; pick another range, or use /api/accounts/{account.number}/usage "
             "for usage from register reads",

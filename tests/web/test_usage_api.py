@@ -548,7 +548,7 @@ def test_green_button_download_headers(client: TestClient, session: Session) -> 
     assert len(parse_green_button(api_response.content).usage_points[0].intervals) == 23
 
 
-def test_green_button_without_intervals_is_404(client: TestClient, session: Session) -> None:
+def test_green_button_without_intervals_is_422(client: TestClient, session: Session) -> None:
     account = changeout_account(session)
 
     response = client.get(
@@ -556,7 +556,7 @@ def test_green_button_without_intervals_is_404(client: TestClient, session: Sess
         params={"start": "2024-07-01", "end": "2024-08-01"},
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 422
     assert response.json()["code"] == "usage_no_interval_data"
     assert f"/api/accounts/{account.number}/usage" in response.json()["message"]
 
