@@ -16,7 +16,8 @@ The script recreates the database that ``--database-url`` names (default
 neighbours and leak detection has a week to read. The use is seeded pseudo-random, as in
 ``bench/leak_bench.py``: most homes use nothing at night, 5 in 100 leak all day, 1 in
 100 bursts. The meters have no customers, so no alert is sent. Each phase prints its
-wall and CPU time; the process's peak resident memory comes last.
+wall and CPU time, and with ``--trace-memory`` its peak of Python allocations; the
+process's peak resident memory comes last.
 
 Run: ``.venv/bin/python bench/meter_day_bench.py [--meters 50000] [--history-days 6]``.
 """
@@ -31,6 +32,7 @@ import random
 import resource
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -124,10 +126,16 @@ def day_file(meters: int, seed: int) -> bytes:
 
 
 def timed(label: str, action: Callable[[], Any], figures: list[str]) -> Any:
+    """Run ``action`` and add its times, and with tracing on its peak memory, to ``figures``."""
+    if tracemalloc.is_tracing():
+        tracemalloc.reset_peak()
     started, started_cpu = time.perf_counter(), time.process_time()
     result = action()
     wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    figures.append(f"{label:18} {wall:7.2f} s wall {cpu:7.2f} s CPU")
+    line = f"{label:18} {wall:7.2f} s wall {cpu:7.2f} s CPU"
+    if tracemalloc.is_tracing():
+        line += f", peak Python memory {tracemalloc.get_traced_memory()[1] / 2**20:,.0f} MiB"
+    figures.append(line)
     return result
 
 
@@ -144,6 +152,12 @@ def main() -> int:
         "--history-days", type=int, default=6, help="days stored before the imported day"
     )
     parser.add_argument("--seed", type=int, default=6, help="seed of the pseudo-random use")
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="also print each phase's peak of Python allocations (tracemalloc), which "
+        "slows every phase several times over, so its times are not comparable",
+    )
     arguments = parser.parse_args()
     # Each new episode logs a staff alert at WARNING when no Slack is set up; thousands
     # of them would bury the figures.
@@ -163,6 +177,8 @@ def main() -> int:
     content = day_file(arguments.meters, arguments.seed)
 
     figures: list[str] = []
+    if arguments.trace_memory:
+        tracemalloc.start()
     with factory() as session:
         report = timed(
             "ingest",
