@@ -80,7 +80,11 @@ def check_overlap_result(session: Session, report: ImportReport) -> None:
     assert report.rows_duplicate == 4
     [conflict] = report.errors
     assert conflict.line_number == 4
-    assert "duplicate-conflict" in conflict.reason
+    # Hour 7 from 06:00Z is 13:00Z, 07:00 in Chicago's standard time.
+    assert conflict.reason.startswith(
+        "duplicate-conflict: interval starting 2026-03-02 07:00 CST (2026-03-02T13:00:00Z) "
+        "has value 9 but 1 was received first"
+    )
     assert stored_values(session) == [Decimal(1)] * 10 + [Decimal(2)] * 5
 
 

@@ -114,7 +114,7 @@ def import_beacon(
             )
 
     store_register_reads(session, import_id, values, report)
-    store_interval_groups(session, import_id, flows, report)
+    store_interval_groups(session, import_id, flows, report, zone)
     report.errors.sort(key=lambda error: error.line_number)
 
 

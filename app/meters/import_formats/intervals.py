@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple, Protocol, cast
+from zoneinfo import ZoneInfo
 
 from psycopg.errors import UniqueViolation
 from sqlalchemy import select, text
@@ -107,6 +108,8 @@ class _Batch:
     kept: Sequence[int] = ()
     low: dt.datetime | None = None
     high: dt.datetime | None = None
+    #: The utility's zone, in which a conflict names the interval's start.
+    zone: ZoneInfo | None = None
 
 
 def store_intervals(
@@ -125,9 +128,13 @@ def store_interval_groups(
     import_id: int,
     groups: Mapping[int, Sequence[SourcedInterval]],
     report: ImportReport,
+    zone: ZoneInfo | None = None,
 ) -> None:
-    """Store intervals grouped by register id, each with the line it came from."""
-    batches = [_Batch(register_id, items, True) for register_id, items in groups.items()]
+    """Store intervals grouped by register id, each with the line it came from.
+
+    A conflict kept for review names the interval's start in ``zone`` as well as in UTC.
+    """
+    batches = [_Batch(register_id, items, True, zone=zone) for register_id, items in groups.items()]
     _store_batches(session, import_id, batches, report)
 
 
@@ -192,12 +199,21 @@ def _conflict(report: ImportReport, batch: _Batch, index: int, kept_value: objec
             interval.line_number,
             interval.raw,
             (
-                f"{DUPLICATE_CONFLICT}: interval starting {interval.start.isoformat()} has "
-                f"value {_plain(interval.value)} but {_plain(kept_value)} was received "
-                "first; the first value stays stored and this row is kept for review"
+                f"{DUPLICATE_CONFLICT}: interval starting "
+                f"{_instant(interval.start, batch.zone)} has value {_plain(interval.value)} "
+                f"but {_plain(kept_value)} was received first; the first value stays stored "
+                "and this row is kept for review"
             ),
         )
     )
+
+
+def _instant(start: dt.datetime, zone: ZoneInfo | None) -> str:
+    """Return ``start`` in UTC, after the utility's local time when ``zone`` is given."""
+    utc = start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if zone is None:
+        return utc
+    return f"{start.astimezone(zone):%Y-%m-%d %H:%M %Z} ({utc})"
 
 
 def _plain(value: object) -> str:

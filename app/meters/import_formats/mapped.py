@@ -44,7 +44,7 @@ def import_mapped(
     if mapping.kind == "register":
         _store_registers(session, import_id, parsed.register_reads, report)
     else:
-        _store_intervals(session, import_id, parsed.intervals, mapping, report)
+        _store_intervals(session, import_id, parsed.intervals, mapping, report, zone)
     report.errors.sort(key=lambda error: error.line_number)
 
 
@@ -61,6 +61,7 @@ def _store_intervals(
     intervals: list[MeterInterval],
     mapping: ReadMapping,
     report: ImportReport,
+    zone: ZoneInfo,
 ) -> None:
     found = registers_for(session, (item.meter_serial for item in intervals), interval=True)
     any_code: dict[str, RegisterTarget] = {}
@@ -91,7 +92,7 @@ def _store_intervals(
             )
             continue
         by_register[target.register_id].append(item)
-    store_interval_groups(session, import_id, by_register, report)
+    store_interval_groups(session, import_id, by_register, report, zone)
     if unmatched:
         # A meter on file without the register is told apart from a serial no meter has.
         serials = sorted({item.meter_serial for item in unmatched})
