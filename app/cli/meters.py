@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 import typer
@@ -12,8 +13,9 @@ from app.accounts.models import Account
 from app.cli.common import clear_errors, console
 from app.db import session_scope, utcnow
 from app.meters.leak_alerts import service_locations
-from app.meters.models import Meter, Read, Register
+from app.meters.models import IntervalRead, Meter, Read, Register
 from app.premises.models import Premise
+from app.settings import get_settings
 
 meters_app = typer.Typer(help="Look up meters: serials, premises, accounts and registers.")
 
@@ -46,7 +48,7 @@ def list_command(
             select(Register).where(Register.meter_id.in_(meter_ids)).order_by(Register.code)
         ):
             registers[register.meter_id].append(register)
-        last_reads = dict(
+        last_reads: dict[int, dt.date] = dict(
             session.execute(
                 select(Register.meter_id, func.max(Read.read_date))
                 .join(Register, Register.id == Read.register_id)
@@ -54,6 +56,17 @@ def list_command(
                 .group_by(Register.meter_id)
             ).all()
         )
+        # An interval meter's last read is its newest interval, on the local date it ends.
+        zone = get_settings().zone
+        newest_intervals = session.execute(
+            select(Register.meter_id, func.max(IntervalRead.start_at))
+            .join(Register, Register.id == IntervalRead.register_id)
+            .where(Register.meter_id.in_(meter_ids))
+            .group_by(Register.meter_id)
+        ).all()
+        for meter_id, start in newest_intervals:
+            day = start.astimezone(zone).date()
+            last_reads[meter_id] = max(day, last_reads.get(meter_id, day))
         locations = service_locations(session, meter_ids, utcnow())
         premises = dict(
             session.execute(
@@ -70,7 +83,11 @@ def list_command(
             ).all()
         )
 
-        table = Table("serial", "service", "status", "premise", "account", "registers", "last read")
+        table = Table()
+        for column in ("serial", "service", "status", "premise", "account", "registers"):
+            # Fold rather than cut: a serial or account number cut short is no use.
+            table.add_column(column, overflow="fold")
+        table.add_column("last read", no_wrap=True)
         for meter in meters:
             premise_id, account_id = locations.get(meter.id, (None, None))
             table.add_row(
