@@ -94,7 +94,7 @@ def _store_intervals(
         by_register[target.register_id].append(item)
     store_interval_groups(session, import_id, by_register, report, zone)
     if unmatched:
-        # A meter on file without the register is told apart from a serial no meter has.
+        # The reason differs for a meter on file without the register and an unknown serial.
         serials = sorted({item.meter_serial for item in unmatched})
         known = {
             serial
