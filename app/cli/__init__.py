@@ -12,6 +12,7 @@ from app.cli.billing import bill_run_command
 from app.cli.database import db_app
 from app.cli.demo import demo_command
 from app.cli.estimation import heat_factor_app, reads_app
+from app.cli.imports import imports_app
 from app.cli.leaks import leaks_app
 from app.cli.meters import meters_app
 from app.cli.modbus import modbus_app
@@ -34,6 +35,7 @@ app.add_typer(leaks_app, name="leaks")
 app.add_typer(payments_app, name="payments")
 app.add_typer(modbus_app, name="modbus")
 app.add_typer(meters_app, name="meters")
+app.add_typer(imports_app, name="imports")
 app.add_typer(sim_app, name="sim")
 add_review_commands(reads_app)
 app.add_typer(reads_app, name="reads")

@@ -117,6 +117,9 @@ def _print_report(name: str, report: ImportReport) -> None:
         err_console.print(table)
         if len(report.errors) > 50:
             err_console.print(f"... and {len(report.errors) - 50} more")
+        err_console.print(
+            f"`upm imports show {report.import_id}` lists them again.", highlight=False
+        )
         raise typer.Exit(1)
 
 
