@@ -602,7 +602,7 @@ def validate_intervals(
 
 
 def needs_typical_max(intervals: Sequence[IntervalRead], limits: Thresholds = Thresholds()) -> bool:
-    """Whether the spike rule needs the register's ``typical_max`` to judge ``intervals``.
+    """Return whether the spike rule needs the register's ``typical_max`` for ``intervals``.
 
     Only an interval above ``spike_ratio`` times its neighbours' maximum can be a spike,
     so a caller can skip looking up the typical maximum of a register without one.
@@ -616,7 +616,7 @@ def needs_typical_max(intervals: Sequence[IntervalRead], limits: Thresholds = Th
 
 
 def _neighbour_maxima(values: Sequence[Decimal], limits: Thresholds) -> list[Decimal | None]:
-    """The largest of the ``spike_neighbours`` values each side of each value; None if none.
+    """Return the max of the ``spike_neighbours`` values each side of each value, or None.
 
     Each shifted copy of the values lines up one neighbour with every value, padded with
     negative infinity where the series ends, so one ``max`` per value finds the largest.

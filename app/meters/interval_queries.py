@@ -4,8 +4,8 @@ Both read a window of intervals for thousands of registers at once, each registe
 its own window. On PostgreSQL each query sends the windows as arrays and joins them
 with ``unnest``, so one statement of fixed text serves any number of registers and
 each window is an index range scan. The rows come back as the driver returns them,
-without SQLAlchemy's per-value result processing, which took about three quarters of
-the time of loading a million intervals. SQLite gets the same results from plain
+without SQLAlchemy's per-value result processing, which took about 70% of the time of
+loading 336,000 intervals in a test (1.44 s against 0.44 s). SQLite gets the same results from plain
 SQLAlchemy queries, a register at a time where a query needs a ``LIMIT`` per register.
 """
 
@@ -51,7 +51,7 @@ _EDGES_SQL = (
     "FROM unnest(%(ids)s::integer[], %(lows)s::timestamptz[], %(highs)s::timestamptz[]) "
     "AS span (register_id, low, high)"
 )
-_LARGEST_SQL = (
+_MAX_INTERVAL_SQL = (
     "SELECT span.register_id, (SELECT max(value) FROM interval_reads "
     "WHERE register_id = span.register_id AND start_at >= span.since "
     "AND start_at < span.until) "
@@ -65,8 +65,10 @@ def _on_postgres(session: Session) -> bool:
 
 
 def _session_in_utc(session: Session) -> bool:
-    """Whether the driver returns instants in UTC already, as it does when the server's
-    TimeZone setting is UTC; otherwise each start is converted."""
+    """Return whether the driver returns instants in UTC already.
+
+    It does when the server's TimeZone setting is UTC. Otherwise each start is converted.
+    """
     raw = session.connection().connection.driver_connection
     zone = getattr(raw, "info", None) and raw.info.timezone  # type: ignore[union-attr]
     return getattr(zone, "key", None) in _UTC_NAMES
@@ -174,7 +176,7 @@ def _sqlite_edges(
     )
 
 
-def largest_before(
+def max_interval_before(
     session: Session, starts: Mapping[int, dt.datetime], history: dt.timedelta
 ) -> dict[int, Decimal]:
     """Return each register's largest interval in the ``history`` before its start."""
@@ -183,7 +185,7 @@ def largest_before(
     if _on_postgres(session):
         ids = sorted(starts)
         result = session.connection().exec_driver_sql(
-            _LARGEST_SQL,
+            _MAX_INTERVAL_SQL,
             {
                 "ids": ids,
                 "sinces": [starts[register_id] - history for register_id in ids],

@@ -371,7 +371,7 @@ def _reconcile(
 def _overlapping(episodes: Iterable[LeakEpisode], finding: Finding) -> LeakEpisode | None:
     """Return the episode of the finding's kind that it overlaps, open or closed.
 
-    A scan that starts after an episode began sees only the later part of its run, so
+    A scan that starts after an episode began reads only the later part of its run, so
     the finding starts later than the episode and matches it only by overlapping.
     """
     for episode in episodes:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.bulk import matching
 from app.db import utcnow
-from app.meters.interval_queries import interval_rows, largest_before, neighbour_edges
+from app.meters.interval_queries import interval_rows, max_interval_before, neighbour_edges
 from app.meters.models import IntervalRead, MeterInstallation, Read, ReadStatus, Register
 from app.meters.validation_models import FindingSeverity, FindingStatus, ReadFinding
 from app.premises.models import Premise, ServiceAgreement
@@ -333,7 +333,7 @@ def _validate_interval_windows(
             IntervalPoint(start, length, value, unit) for _, start, length, value in rows
         ]
     # The largest interval of the history is looked up only where a spike is possible.
-    typical = largest_before(
+    typical = max_interval_before(
         session,
         {
             register_id: windows[register_id][0]

@@ -122,9 +122,11 @@ def test_poll_with_rejected_value_fails(
 
     assert poll.exit_code == 1
     session.rollback()
-    kept = session.scalars(select(ModbusRejectedValue)).all()
-    assert kept
-    assert f"{len(kept)} values rejected and kept in modbus_rejected_values" in flat(poll.output)
+    rejected = session.scalars(select(ModbusRejectedValue)).all()
+    assert rejected
+    assert f"{len(rejected)} values rejected and kept in modbus_rejected_values" in flat(
+        poll.output
+    )
     assert session.scalars(select(Read)).all() == []
 
 

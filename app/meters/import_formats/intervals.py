@@ -105,7 +105,8 @@ class _Batch:
     intervals: Sequence[IntervalValues]
     #: Whether ``intervals`` are ``SourcedInterval``, whose conflicts are kept for review.
     sourced: bool
-    kept: Sequence[int] = ()
+    #: Index of the first interval of each start, the ones that are stored.
+    unique_indexes: Sequence[int] = ()
     low: dt.datetime | None = None
     high: dt.datetime | None = None
     #: The utility's zone, in which a conflict names the interval's start.
@@ -154,7 +155,7 @@ def _store_batches(
     for batch in batches:
         count = stored.get(batch.register_id, 0)
         report.rows_stored += count
-        report.rows_duplicate += len(batch.kept) - count
+        report.rows_duplicate += len(batch.unique_indexes) - count
         if count:
             report.interval_register_ids.add(batch.register_id)
             assert batch.low is not None and batch.high is not None
@@ -163,19 +164,19 @@ def _store_batches(
     for batch in batches:
         if batch.register_id not in conflicts:
             continue
-        index_by_start = {batch.intervals[index].start: index for index in batch.kept}
+        index_by_start = {batch.intervals[index].start: index for index in batch.unique_indexes}
         for start, stored_value in sorted(conflicts[batch.register_id]):
             index = index_by_start[start]
             _conflict(report, batch, index, stored_value)
 
 
 def _keep_first_of_each_start(batch: _Batch, report: ImportReport) -> None:
-    """Set the batch's kept indexes and span; count and report repeated starts."""
+    """Set the batch's unique indexes and span; count and report repeated starts."""
     intervals = batch.intervals
     starts = [interval.start for interval in intervals]
     batch.low, batch.high = min(starts), max(starts)
     if len(set(starts)) == len(starts):
-        batch.kept = range(len(starts))  # the usual case: no start repeats
+        batch.unique_indexes = range(len(starts))  # the usual case: no start repeats
         return
     unique: dict[dt.datetime, int] = {}
     for index, start in enumerate(starts):
@@ -185,10 +186,10 @@ def _keep_first_of_each_start(batch: _Batch, report: ImportReport) -> None:
         report.rows_duplicate += 1
         if intervals[index].value != intervals[first].value:
             _conflict(report, batch, index, intervals[first].value)
-    batch.kept = list(unique.values())
+    batch.unique_indexes = list(unique.values())
 
 
-def _conflict(report: ImportReport, batch: _Batch, index: int, kept_value: object) -> None:
+def _conflict(report: ImportReport, batch: _Batch, index: int, first_value: object) -> None:
     if not batch.sourced:
         return
     interval = cast(SourcedInterval, batch.intervals[index])
@@ -201,7 +202,7 @@ def _conflict(report: ImportReport, batch: _Batch, index: int, kept_value: objec
             (
                 f"{DUPLICATE_CONFLICT}: interval starting "
                 f"{_instant(interval.start, batch.zone)} has value {_plain(interval.value)} "
-                f"but {_plain(kept_value)} was received first; the first value stays stored "
+                f"but {_plain(first_value)} was received first; the first value stays stored "
                 "and this row is kept for review"
             ),
         )
@@ -226,9 +227,9 @@ def _plain(value: object) -> str:
 def _copy_postgres(
     session: Session, import_id: int, batches: list[_Batch]
 ) -> tuple[dict[int, int], dict[int, list[tuple[dt.datetime, Decimal]]]]:
-    """Store the kept intervals that are new; see the module's description.
+    """Store the unique intervals that are new; see the module's description.
 
-    Return the count stored per register, and the (start, stored value) of each kept
+    Return the count stored per register, and the (start, stored value) of each unique
     interval whose value differs from the one already stored.
     """
     if not _any_stored(session, batches):
@@ -240,7 +241,7 @@ def _copy_postgres(
             # the driver's connection, so psycopg's own error arrives, not SQLAlchemy's.
             log.info("intervals of import %s met a concurrent import; staging them", import_id)
         else:
-            return {batch.register_id: len(batch.kept) for batch in batches}, {}
+            return {batch.register_id: len(batch.unique_indexes) for batch in batches}, {}
     return _copy_through_staging(session, import_id, batches)
 
 
@@ -264,7 +265,7 @@ def _any_stored(session: Session, batches: list[_Batch]) -> bool:
 
 
 def _copy_rows(session: Session, table: str, import_id: int, batches: list[_Batch]) -> None:
-    """COPY the kept intervals into ``table`` in binary, the quickest way psycopg has."""
+    """COPY the unique intervals into ``table`` in binary, the quickest way psycopg has."""
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
@@ -274,12 +275,12 @@ def _copy_rows(session: Session, table: str, import_id: int, batches: list[_Batc
             for batch in batches:
                 register_id = batch.register_id
                 intervals = batch.intervals
-                kept = (
+                unique = (
                     intervals
-                    if batch.kept == range(len(intervals))
-                    else [intervals[index] for index in batch.kept]
+                    if batch.unique_indexes == range(len(intervals))
+                    else [intervals[index] for index in batch.unique_indexes]
                 )
-                for interval in kept:
+                for interval in unique:
                     write_row(
                         (
                             register_id,
@@ -317,7 +318,7 @@ def _copy_through_staging(
     ).all()
     counts: dict[int, int] = {row[0]: row[1] for row in inserted}
     conflicts: dict[int, list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
-    if sum(counts.values()) == sum(len(batch.kept) for batch in batches):
+    if sum(counts.values()) == sum(len(batch.unique_indexes) for batch in batches):
         return counts, conflicts  # every interval was new, so none can conflict
     # A join would do, but the staging table has no statistics, so the planner may hash
     # the whole of interval_reads for a few rows. A subquery per row uses the index.
@@ -325,9 +326,9 @@ def _copy_through_staging(
         text(
             "SELECT pair.register_id, pair.start_at, pair.stored FROM "  # noqa: S608
             "(SELECT incoming.register_id, incoming.start_at, incoming.value, "
-            "(SELECT kept.value FROM interval_reads AS kept "
-            "WHERE kept.register_id = incoming.register_id "
-            "AND kept.start_at = incoming.start_at) AS stored "
+            "(SELECT existing.value FROM interval_reads AS existing "
+            "WHERE existing.register_id = incoming.register_id "
+            "AND existing.start_at = incoming.start_at) AS stored "
             f"FROM {_STAGING_TABLE} AS incoming) AS pair WHERE pair.stored <> pair.value"
         )
     ).all()
@@ -339,11 +340,11 @@ def _copy_through_staging(
 def _insert_batches(
     session: Session, import_id: int, batches: list[_Batch]
 ) -> tuple[dict[int, int], dict[int, list[tuple[dt.datetime, Decimal]]]]:
-    """Insert the kept intervals of each register that are not stored yet; see above."""
+    """Insert the unique intervals of each register that are not stored yet; see above."""
     stored: dict[int, int] = {}
     conflicts: dict[int, list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
     for batch in batches:
-        starts = [batch.intervals[index].start for index in batch.kept]
+        starts = [batch.intervals[index].start for index in batch.unique_indexes]
         existing = session.execute(
             select(IntervalRead.start_at, IntervalRead.value).where(
                 IntervalRead.register_id == batch.register_id,
@@ -353,7 +354,7 @@ def _insert_batches(
         ).all()
         stored_values: dict[dt.datetime, Decimal] = {row[0]: row[1] for row in existing}
         rows = []
-        for index in batch.kept:
+        for index in batch.unique_indexes:
             interval = batch.intervals[index]
             stored_value = stored_values.get(interval.start)
             if stored_value is None:
